@@ -1,0 +1,97 @@
+// Composition root: builds and wires the parts; no behaviour of its own.
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import { createWebhookApp } from './http/server.js';
+import type { Logger } from './logger.js';
+import { sinkTestLogger } from './pipeline/handlers.js';
+import { Ingest } from './pipeline/ingest.js';
+import { Readiness } from './pipeline/readiness.js';
+import { FileDeadLetterSink } from './store/dead-letter.js';
+import { MemoryDedupStore } from './store/memory-dedup.js';
+import { createMetricsServer } from './telemetry/metrics-server.js';
+import { createTelemetry, type Telemetry } from './telemetry/providers.js';
+import { createSelfMetrics, type SelfMetrics } from './telemetry/self-metrics.js';
+
+export interface App {
+  readiness: Readiness;
+  ingest: Ingest;
+  telemetry: Telemetry;
+  metrics: SelfMetrics;
+  /** Listens on PORT and METRICS_PORT (0 = any free port) and returns the bound ports. */
+  start(): Promise<{ webhookPort: number; metricsPort: number }>;
+  /** Stops accepting, lets in-flight requests finish, flushes files and telemetry. */
+  stop(): Promise<void>;
+}
+
+export async function createApp(config: Config, deps: { clock: Clock; logger: Logger }): Promise<App> {
+  const { clock, logger } = deps;
+  const readiness = new Readiness();
+  readiness.set('starting', 'starting up');
+  if (config.authTokens.length === 0 && !config.insecureAcceptUnsigned) {
+    readiness.set('auth', 'TWILIO_AUTH_TOKEN is not set, so signatures cannot be verified');
+  }
+  const telemetry = createTelemetry({ serviceName: config.serviceName });
+  let metrics: SelfMetrics | undefined;
+  const dedup = new MemoryDedupStore({
+    ttlSeconds: config.dedupTtlSeconds,
+    maxEntries: config.dedupMaxEntries,
+    clock,
+    onEarlyEviction: (count) => metrics?.dedupEarlyEviction(count),
+  });
+  metrics = createSelfMetrics(telemetry.meter, { dedupIds: () => dedup.size(), ready: () => readiness.isReady() });
+  const deadLetters = new FileDeadLetterSink(config.dataDir, config.deadLetterMaxBytes);
+  try {
+    await deadLetters.open();
+  } catch (err) {
+    logger.error({ err, dataDir: config.dataDir }, 'DATA_DIR is not writable; the webhook answers 503 until it is');
+    readiness.set('data_dir', `DATA_DIR ${config.dataDir} is not writable`);
+  }
+  const ingest = new Ingest({ clock, dedup, deadLetters, handlers: [sinkTestLogger(logger)], metrics, logger });
+  const koa = createWebhookApp(config, { ingest, readiness, metrics, logger });
+  const webhookServer = createHttpServer(koa.callback());
+  // Twilio waits 5 s for an answer; a client holding a request open longer is not Twilio.
+  webhookServer.requestTimeout = 30_000;
+  webhookServer.headersTimeout = 10_000;
+  webhookServer.keepAliveTimeout = 65_000;
+  const metricsServer = createMetricsServer(telemetry.prometheus);
+
+  return {
+    readiness,
+    ingest,
+    telemetry,
+    metrics,
+    async start() {
+      const webhookPort = await listen(webhookServer, config.port, config.host);
+      const metricsPort = await listen(metricsServer, config.metricsPort, config.metricsHost);
+      readiness.clear('starting');
+      return { webhookPort, metricsPort };
+    },
+    async stop() {
+      readiness.set('shutdown', 'shutting down');
+      await Promise.all([close(webhookServer), close(metricsServer)]);
+      await deadLetters.close();
+      await telemetry.shutdown();
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    // Keep-alive connections with no request in flight would otherwise hold close() open.
+    server.closeIdleConnections();
+  });
+}

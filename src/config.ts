@@ -1,0 +1,153 @@
+// Configuration from the environment, validated once at start with every problem reported together.
+// Problems name the variable, never its value (TWILIO_AUTH_TOKEN and PUBLIC_URL may hold secrets).
+// Standard OTEL_* variables are read by the OpenTelemetry SDK itself; only the ones we default are here.
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+const HOUR_S = 3600;
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const bool = (fallback: boolean) => z.stringbool().default(fallback);
+const positiveInt = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
+
+/** Comma separated list, blanks dropped: "tok1, tok2" -> ["tok1", "tok2"]. */
+const csv = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+
+const absoluteHttpUrl = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v))
+  .refine((v) => v === undefined || (/^https?:\/\/[^/]/i.test(v) && URL.canParse(v)), 'must be an absolute http(s) URL');
+
+const envSchema = z.object({
+  PORT: port(8080),
+  METRICS_PORT: port(9464),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  METRICS_HOST: z.string().min(1).optional(),
+  TWILIO_AUTH_TOKEN: csv,
+  PUBLIC_URL: absoluteHttpUrl,
+  TRUST_PROXY: bool(false),
+  WEBHOOK_PATH: z.string().regex(/^\/[A-Za-z0-9._~\-/]*$/, 'must be a path starting with /').default('/events'),
+  BASIC_AUTH_USER: z.string().optional(),
+  BASIC_AUTH_PASSWORD: z.string().optional(),
+  INSECURE_ACCEPT_UNSIGNED: bool(false),
+  DATA_DIR: z.string().min(1).default('./data'),
+  MAX_BODY_BYTES: positiveInt(MiB, 1024),
+  // Twilio retries for up to 4 h (reference section 5); DESIGN asks for at least 5 h of dedup memory.
+  DEDUP_TTL_SECONDS: positiveInt(6 * HOUR_S, 5 * HOUR_S),
+  DEDUP_MAX_ENTRIES: positiveInt(2_000_000, 1000),
+  DEAD_LETTER_MAX_BYTES: positiveInt(16 * MiB, 64 * 1024),
+  SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 100),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  OTEL_SERVICE_NAME: z.string().min(1).default('voice-insights-exporter'),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  metricsPort: number;
+  metricsHost: string;
+  webhookPath: string;
+  authTokens: string[];
+  publicUrl: string | undefined;
+  trustProxy: boolean;
+  basicAuth: { user: string; password: string } | undefined;
+  insecureAcceptUnsigned: boolean;
+  dataDir: string;
+  maxBodyBytes: number;
+  dedupTtlSeconds: number;
+  dedupMaxEntries: number;
+  deadLetterMaxBytes: number;
+  shutdownTimeoutMs: number;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  serviceName: string;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+export function loadConfig(env: Record<string, string | undefined>): ConfigResult {
+  const parsed = envSchema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    return { ok: false, problems };
+  }
+  const e = parsed.data;
+  const fromUrl = e.PUBLIC_URL === undefined ? undefined : userinfo(e.PUBLIC_URL);
+  const hasUser = e.BASIC_AUTH_USER !== undefined && e.BASIC_AUTH_USER !== '';
+  if (hasUser !== (e.BASIC_AUTH_PASSWORD !== undefined && e.BASIC_AUTH_PASSWORD !== '')) {
+    problems.push('BASIC_AUTH_USER/BASIC_AUTH_PASSWORD: set both or neither');
+  }
+  if (e.PORT !== 0 && e.PORT === e.METRICS_PORT && (e.METRICS_HOST ?? e.HOST) === e.HOST) {
+    problems.push('METRICS_PORT: must differ from PORT');
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    config: {
+      port: e.PORT,
+      host: e.HOST,
+      metricsPort: e.METRICS_PORT,
+      metricsHost: e.METRICS_HOST ?? e.HOST,
+      webhookPath: e.WEBHOOK_PATH,
+      authTokens: e.TWILIO_AUTH_TOKEN,
+      publicUrl: e.PUBLIC_URL,
+      trustProxy: e.TRUST_PROXY,
+      basicAuth: hasUser ? { user: e.BASIC_AUTH_USER ?? '', password: e.BASIC_AUTH_PASSWORD ?? '' } : fromUrl,
+      insecureAcceptUnsigned: e.INSECURE_ACCEPT_UNSIGNED,
+      dataDir: e.DATA_DIR,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      dedupTtlSeconds: e.DEDUP_TTL_SECONDS,
+      dedupMaxEntries: e.DEDUP_MAX_ENTRIES,
+      deadLetterMaxBytes: e.DEAD_LETTER_MAX_BYTES,
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+      logLevel: e.LOG_LEVEL,
+      serviceName: e.OTEL_SERVICE_NAME,
+    },
+  };
+}
+
+/** Basic-auth credentials embedded in the sink URL (https://user:pass@host/events), as Twilio sends them. */
+function userinfo(url: string): { user: string; password: string } | undefined {
+  const u = new URL(url);
+  if (u.username === '') return undefined;
+  return { user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+}
+
+/** What `check-config` and the start-up log show: the effective settings with secrets masked. */
+export function describeConfig(c: Config): Record<string, string | number | boolean> {
+  return {
+    port: c.port,
+    host: c.host,
+    metricsPort: c.metricsPort,
+    metricsHost: c.metricsHost,
+    webhookPath: c.webhookPath,
+    authTokens: `${c.authTokens.length} configured`,
+    publicUrl: c.publicUrl === undefined ? '(rebuilt from each request)' : maskUserinfo(c.publicUrl),
+    trustProxy: c.trustProxy,
+    basicAuth: c.basicAuth === undefined ? 'off' : 'on',
+    insecureAcceptUnsigned: c.insecureAcceptUnsigned,
+    dataDir: c.dataDir,
+    maxBodyBytes: c.maxBodyBytes,
+    dedupTtlSeconds: c.dedupTtlSeconds,
+    dedupMaxEntries: c.dedupMaxEntries,
+    deadLetterMaxBytes: c.deadLetterMaxBytes,
+    logLevel: c.logLevel,
+    serviceName: c.serviceName,
+  };
+}
+
+function maskUserinfo(url: string): string {
+  const u = new URL(url);
+  if (u.username !== '') {
+    u.username = '***';
+    u.password = u.password === '' ? '' : '***';
+  }
+  return u.toString();
+}

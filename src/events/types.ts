@@ -1,0 +1,196 @@
+// Plain, typed, unit-normalised data handed from the events stage to the metrics and trace stages.
+// Nothing here knows about zod, Koa or OpenTelemetry. Units: seconds, ratios (0..1), epoch ms for
+// instants. `undefined` always means "Twilio sent no usable value" (absent, null, "" or a sentinel
+// such as unknown_edge / unknown_codec_name); zero is only ever a real zero.
+// Twilio field reference: ../../shared/reference/twilio-call-insights.md (sections 2-4).
+
+/** Every CloudEvent `type` this exporter understands. Adding one is a compile error until it has a handler. */
+export const EVENT_TYPES = [
+  'com.twilio.voice.insights.call-event.gateway',
+  'com.twilio.voice.insights.call-event.sdk',
+  'com.twilio.voice.insights.call-metrics.gateway',
+  'com.twilio.voice.insights.call-metrics.sdk',
+  'com.twilio.voice.insights.call-summary.partial',
+  'com.twilio.voice.insights.call-summary.predicted-complete',
+  'com.twilio.voice.insights.call-summary.complete',
+  'com.twilio.eventstreams.test-event',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export function isEventType(type: string): type is EventType {
+  return (EVENT_TYPES as readonly string[]).includes(type);
+}
+
+/** Media edges as Twilio names them; `unknown_edge` maps to undefined. */
+export type MediaEdge = 'carrier_edge' | 'sip_edge' | 'client_edge' | 'sdk_edge';
+export const MEDIA_EDGES: readonly MediaEdge[] = ['carrier_edge', 'sip_edge', 'client_edge', 'sdk_edge'];
+
+/** Who reported: a Twilio media gateway or a Voice SDK. */
+export type EventSource = 'gateway' | 'sdk';
+export type StreamDirection = 'inbound' | 'outbound' | 'both' | 'unknown';
+export type EventLevel = 'UNKNOWN' | 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+export type SummaryStage = 'partial' | 'predicted-complete' | 'complete';
+
+/** What the envelope tells about one CloudEvent, common to every family. */
+export interface EnvelopeInfo {
+  id: string;
+  type: string;
+  /** Schema version from `dataschema` (".../VoiceInsights.CallMetric/2" -> 2); undefined if absent or unparsable. */
+  schemaVersion: number | undefined;
+  /** Schema name from `dataschema` ("VoiceInsights.CallMetric"), undefined if absent. */
+  schemaName: string | undefined;
+  /** CloudEvent `time` as epoch ms, undefined when missing (generated Twilio examples omit it). */
+  time: number | undefined;
+}
+
+/** min/max/avg/value statistics as Twilio sends them, already converted to base units. */
+export interface Stat {
+  min?: number;
+  max?: number;
+  avg?: number;
+  value?: number;
+}
+
+/** One edge's figures for one interval (or cumulative since call start). Base units. */
+export interface MetricValues {
+  packetsReceived?: number;
+  packetsSent?: number;
+  packetsLost?: number;
+  /** 0..1, converted from Twilio's packets_loss_percentage (0..100). */
+  packetLossRatio?: number;
+  jitterSeconds?: Stat;
+  rttSeconds?: Stat;
+  mos?: Stat;
+  latencySeconds?: Stat;
+  /** SDK raw audio level 0..32767 (unitless). */
+  audioIn?: Stat;
+  audioOut?: Stat;
+  bytesReceived?: number;
+  bytesSent?: number;
+}
+
+/** One `call-metrics.gateway|sdk` event. */
+export interface CallMetricSample {
+  kind: 'call-metric';
+  callSid: string;
+  accountSid: string | undefined;
+  /** Sample time (data.timestamp, else CloudEvent time), epoch ms. */
+  timestamp: number;
+  source: EventSource;
+  /** The reporting edge: the non-null `*_edge` object, else the `edge` field; undefined if unknown. */
+  edge: MediaEdge | undefined;
+  streamDirection: StreamDirection;
+  /** Codec name lowercased ("pcmu", "opus"); undefined for unknown_codec_name / "". */
+  codec: string | undefined;
+  /** Twilio region of the edge ("us1"), undefined if not sent. */
+  region: string | undefined;
+  interval: MetricValues;
+  cumulative: MetricValues;
+}
+
+/** One `call-event.gateway|sdk` event. */
+export interface CallEventRecord {
+  kind: 'call-event';
+  callSid: string;
+  accountSid: string | undefined;
+  timestamp: number;
+  source: EventSource;
+  edge: MediaEdge | undefined;
+  /** Edge location ("ashburn") when Twilio sent one (in `edge` or edge metadata). */
+  edgeLocation: string | undefined;
+  region: string | undefined;
+  group: string;
+  name: string;
+  level: EventLevel;
+  errorCode: number | undefined;
+  errorMessage: string | undefined;
+  /** SDK warning details, when present. */
+  metricThreshold: number | undefined;
+  metricValues: number[] | undefined;
+  feedbackScore: number | undefined;
+  feedbackReason: string | undefined;
+  /** Low-cardinality, non-PII extra details (sdk type/version, browser, ice candidate types, country). */
+  details: Record<string, string | number | boolean>;
+  /** PII (client identity, IPs, city, coordinates); only emitted when redaction is switched off. */
+  sensitive: Record<string, string | number>;
+}
+
+/** Caller/callee side of a call summary. */
+export interface Party {
+  /** PII: caller ID / dialed destination (E.164, client:NAME, SIP URI). */
+  number: string | undefined;
+  carrier: string | undefined;
+  connection: string | undefined;
+  countryCode: string | undefined;
+  numberPrefix: string | undefined;
+  /** PII. */
+  ipAddress: string | undefined;
+  city: string | undefined;
+  countrySubdivision: string | undefined;
+}
+
+/** Per-direction quality figures of one edge in a summary. Base units. */
+export interface EdgeDirectionQuality {
+  codec: string | undefined;
+  packetsReceived: number | undefined;
+  packetsSent: number | undefined;
+  packetsLost: number | undefined;
+  packetLossRatio: number | undefined;
+  jitterAvgSeconds: number | undefined;
+  jitterMaxSeconds: number | undefined;
+  latencyAvgSeconds: number | undefined;
+  mosAvg: number | undefined;
+  mosMin: number | undefined;
+  rttAvgSeconds: number | undefined;
+}
+
+export interface EdgeSummary {
+  edge: MediaEdge;
+  inbound: EdgeDirectionQuality | undefined;
+  outbound: EdgeDirectionQuality | undefined;
+  region: string | undefined;
+  edgeLocation: string | undefined;
+  /** PII-ish network details, redacted by default downstream. */
+  sensitive: Record<string, string>;
+}
+
+/** One `call-summary.*` event: a full snapshot of what Twilio knows about the call. */
+export interface CallSummaryRecord {
+  kind: 'call-summary';
+  callSid: string;
+  accountSid: string | undefined;
+  stage: SummaryStage;
+  /** Orders snapshots of one call; 0 when Twilio sent none. */
+  processingVersion: number;
+  /** data.processing_state: "partial" | "complete" (open string). */
+  processingState: string | undefined;
+  callType: string | undefined;
+  callState: string | undefined;
+  /** properties.direction with Twilio's underscores ("outbound_api"). */
+  direction: string | undefined;
+  answeredBy: string | undefined;
+  createdTime: number | undefined;
+  startTime: number | undefined;
+  endTime: number | undefined;
+  durationSeconds: number | undefined;
+  connectDurationSeconds: number | undefined;
+  disconnectedBy: string | undefined;
+  postDialDelaySeconds: number | undefined;
+  queueTimeSeconds: number | undefined;
+  lastSipResponse: number | undefined;
+  q850Cause: number | undefined;
+  tags: string[];
+  from: Party;
+  to: Party;
+  edges: EdgeSummary[];
+  parentCallSid: string | undefined;
+  conferenceParticipant: boolean | undefined;
+}
+
+/** The sink test event Twilio sends when a sink is created or tested. */
+export interface SinkTestRecord {
+  kind: 'sink-test';
+  testId: string | undefined;
+}
+
+export type ConvertedEvent = CallMetricSample | CallEventRecord | CallSummaryRecord | SinkTestRecord;

@@ -1,0 +1,63 @@
+// POST {WEBHOOK_PATH}: readiness -> Basic auth -> signature header -> content type -> raw body ->
+// signature verification on the raw bytes -> ingest. No byte of the body is parsed before the
+// signature holds (https://www.twilio.com/docs/usage/webhooks/webhooks-security).
+import type { Context } from 'koa';
+import { ExporterError } from '../errors.js';
+import type { Ingest } from '../pipeline/ingest.js';
+import type { Readiness } from '../pipeline/readiness.js';
+import type { SignatureFailureReason } from '../telemetry/catalog.js';
+import type { SelfMetrics } from '../telemetry/self-metrics.js';
+import { checkBasicAuth } from './basic-auth.js';
+import { assertJsonContentType, readRawBody } from './body.js';
+import { publicRequestUrl, verifyTwilioRequest } from './signature.js';
+
+export interface WebhookOptions {
+  authTokens: readonly string[];
+  publicUrl: string | undefined;
+  trustProxy: boolean;
+  basicAuth: { user: string; password: string } | undefined;
+  insecureAcceptUnsigned: boolean;
+  maxBodyBytes: number;
+}
+
+export function webhookHandler(opts: WebhookOptions, deps: { ingest: Ingest; readiness: Readiness; metrics: SelfMetrics }) {
+  const reject = (kind: 'unauthorized' | 'forbidden', reason: SignatureFailureReason, message: string): never => {
+    deps.metrics.signatureFailure(reason);
+    throw new ExporterError(kind, message, reason);
+  };
+  const basicCredentials = opts.basicAuth === undefined ? [] : [opts.basicAuth];
+
+  return async function webhook(ctx: Context): Promise<void> {
+    if (!deps.readiness.isReady()) {
+      throw new ExporterError('not_ready', `not ready: ${deps.readiness.reasons().join('; ')}`);
+    }
+    if (basicCredentials.length > 0) {
+      const verdict = checkBasicAuth(ctx.get('authorization') || undefined, basicCredentials);
+      if (verdict === 'missing') reject('unauthorized', 'basic_auth_missing', 'Basic auth required');
+      if (verdict === 'wrong') reject('unauthorized', 'basic_auth_wrong', 'Basic auth credentials do not match');
+    }
+    const signature = ctx.get('x-twilio-signature');
+    const signed = !opts.insecureAcceptUnsigned;
+    if (signed && signature === '') reject('unauthorized', 'missing_signature', 'X-Twilio-Signature header missing');
+    assertJsonContentType(ctx);
+    const raw = await readRawBody(ctx, opts.maxBodyBytes);
+    if (signed) {
+      const url = publicRequestUrl({
+        publicUrl: opts.publicUrl,
+        trustProxy: opts.trustProxy,
+        requestUrl: ctx.originalUrl,
+        host: ctx.get('host') || undefined,
+        protocol: ctx.protocol === 'https' ? 'https' : 'http',
+        forwardedProto: ctx.get('x-forwarded-proto') || undefined,
+        forwardedHost: ctx.get('x-forwarded-host') || undefined,
+      });
+      const verdict =
+        url === undefined
+          ? ({ ok: false, reason: 'bad_signature' } as const)
+          : verifyTwilioRequest(opts.authTokens, { url, signature, rawBody: raw });
+      if (!verdict.ok) reject('forbidden', verdict.reason, 'signature does not match; check PUBLIC_URL and TWILIO_AUTH_TOKEN');
+    }
+    ctx.status = 200;
+    ctx.body = await deps.ingest.ingestBody(raw);
+  };
+}

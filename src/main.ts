@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// CLI entry point: `voice-insights-exporter [serve]`, `check-config`.
+import { existsSync } from 'node:fs';
+import { Command } from 'commander';
+import { createApp } from './app.js';
+import { systemClock } from './clock.js';
+import { describeConfig, loadConfig, type Config } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+import { VERSION } from './version.js';
+
+/** Exit code for configuration problems, distinct from crashes (1). */
+const EXIT_CONFIG = 2;
+
+function readConfig(): Config {
+  // A .env file in the working directory is read if present; real environment variables win.
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const result = loadConfig(process.env);
+  if (!result.ok) {
+    process.stderr.write(`voice-insights-exporter: invalid configuration:\n${result.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  return result.config;
+}
+
+async function serve(): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger(config.logLevel);
+  const app = await createApp(config, { clock: systemClock, logger });
+  const { webhookPort, metricsPort } = await app.start();
+  logger.info({ config: describeConfig(config), version: VERSION }, 'configuration');
+  logger.info(
+    { webhook: `http://${config.host}:${webhookPort}${config.webhookPath}`, metrics: `http://${config.metricsHost}:${metricsPort}/metrics` },
+    'voice-insights-exporter listening',
+  );
+  warnAboutSecurity(config, logger);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const timer = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    timer.unref();
+    app.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+function warnAboutSecurity(config: Config, logger: Logger): void {
+  if (config.insecureAcceptUnsigned) {
+    logger.warn(
+      'INSECURE_ACCEPT_UNSIGNED=true: the webhook accepts UNSIGNED requests from anyone. Development only; never expose this port.',
+    );
+  } else if (config.authTokens.length === 0) {
+    logger.warn(
+      'TWILIO_AUTH_TOKEN is not set: the webhook answers 503 (Twilio keeps retrying) until it is. Set TWILIO_AUTH_TOKEN (comma separated for rotation) and PUBLIC_URL, then restart.',
+    );
+  }
+  if (config.publicUrl === undefined && !config.insecureAcceptUnsigned) {
+    logger.warn(
+      'PUBLIC_URL is not set: the signed URL is rebuilt from each request. Behind a proxy or load balancer set PUBLIC_URL to the sink destination exactly as configured in Twilio.',
+    );
+  }
+}
+
+function checkConfig(): void {
+  const config = readConfig();
+  process.stdout.write(`${JSON.stringify(describeConfig(config), null, 2)}\nconfiguration OK\n`);
+}
+
+const program = new Command()
+  .name('voice-insights-exporter')
+  .description('Twilio Voice Insights Call Insights events (Event Streams webhooks) to OpenTelemetry metrics and traces')
+  .version(VERSION);
+program.command('serve', { isDefault: true }).description('run the webhook receiver and the /metrics endpoint').action(serve);
+program.command('check-config').description('validate the environment configuration and print the effective settings').action(checkConfig);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`voice-insights-exporter: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

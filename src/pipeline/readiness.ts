@@ -1,0 +1,22 @@
+// Whether the webhook may accept events now. Each subsystem sets or clears its own condition; the
+// webhook answers 503 (Twilio retries) while any condition is set, and /readyz lists them.
+export class Readiness {
+  private readonly conditions = new Map<string, string>();
+
+  set(key: string, why: string): void {
+    this.conditions.set(key, why);
+  }
+
+  clear(key: string): void {
+    this.conditions.delete(key);
+  }
+
+  isReady(): boolean {
+    return this.conditions.size === 0;
+  }
+
+  /** Human-readable reasons, in the order they were raised. */
+  reasons(): string[] {
+    return [...this.conditions.values()];
+  }
+}

@@ -1,0 +1,59 @@
+// Typed instruments created from catalog rows: a label outside the row's `labels` is a compile error,
+// and preset label values are exposed at 0 from start.
+import type { Attributes, Meter } from '@opentelemetry/api';
+import type { LabelsOf, MetricDef } from './catalog.js';
+
+export interface TypedCounter<D extends MetricDef> {
+  add(value: number, labels: LabelsOf<D>): void;
+}
+export interface TypedHistogram<D extends MetricDef> {
+  record(value: number, labels: LabelsOf<D>): void;
+}
+export interface TypedGauge<D extends MetricDef> {
+  record(value: number, labels: LabelsOf<D>): void;
+}
+
+/** OTel instrument name: the scraped name without the `_total` the Prometheus exporter appends. */
+export function instrumentName(def: MetricDef): string {
+  return def.kind === 'counter' ? def.name.replace(/_total$/, '') : def.name;
+}
+
+export function createCounter<D extends MetricDef>(meter: Meter, def: D): TypedCounter<D> {
+  const counter = meter.createCounter(instrumentName(def), { description: def.help, unit: def.unit });
+  for (const labels of presetCombinations(def)) counter.add(0, labels);
+  return { add: (value, labels) => counter.add(value, labels as Attributes) };
+}
+
+export function createHistogram<D extends MetricDef>(meter: Meter, def: D): TypedHistogram<D> {
+  const histogram = meter.createHistogram(instrumentName(def), {
+    description: def.help,
+    unit: def.unit,
+    ...(def.buckets === undefined ? {} : { advice: { explicitBucketBoundaries: [...def.buckets] } }),
+  });
+  return { record: (value, labels) => histogram.record(value, labels as Attributes) };
+}
+
+export function createGauge<D extends MetricDef>(meter: Meter, def: D): TypedGauge<D> {
+  const gauge = meter.createGauge(instrumentName(def), { description: def.help, unit: def.unit });
+  return { record: (value, labels) => gauge.record(value, labels as Attributes) };
+}
+
+/** A label-less gauge read at collection time (scrape or push). */
+export function createObservedGauge(meter: Meter, def: MetricDef, read: () => number): void {
+  meter
+    .createObservableGauge(instrumentName(def), { description: def.help, unit: def.unit })
+    .addCallback((result) => result.observe(read()));
+}
+
+/** Cartesian product of the row's preset label values ([] when none). */
+function presetCombinations(def: MetricDef): Attributes[] {
+  const preset = def.preset;
+  if (preset === undefined) return def.labels.length === 0 ? [{}] : [];
+  let combos: Attributes[] = [{}];
+  for (const label of def.labels) {
+    const values = preset[label];
+    if (values === undefined) return [];
+    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [label]: v })));
+  }
+  return combos;
+}

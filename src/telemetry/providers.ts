@@ -1,0 +1,32 @@
+// OpenTelemetry providers. Metrics are read by the Prometheus exporter (served on METRICS_PORT by
+// metrics-server.ts, never by the exporter's own server) and, in a later step, pushed over OTLP.
+// The resource honours OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES through the SDK's env detector.
+import type { Meter } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { VERSION } from '../version.js';
+
+export interface Telemetry {
+  meter: Meter;
+  prometheus: PrometheusExporter;
+  resource: Resource;
+  shutdown(): Promise<void>;
+}
+
+export function createTelemetry(opts: { serviceName: string }): Telemetry {
+  const resource = defaultResource()
+    .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.serviceName, [ATTR_SERVICE_VERSION]: VERSION }))
+    .merge(detectResources({ detectors: [envDetector] }));
+  // Scope labels would add otel_scope_* to every series; users query by metric name alone.
+  const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+  const provider = new MeterProvider({ resource, readers: [prometheus] });
+  const meter = provider.getMeter('voice-insights-exporter', VERSION);
+  return {
+    meter,
+    prometheus,
+    resource,
+    shutdown: () => provider.shutdown(),
+  };
+}

@@ -1,0 +1,53 @@
+// The exporter's own health metrics (prefix voice_insights_exporter_), created from the catalog.
+import type { Meter } from '@opentelemetry/api';
+import { OTHER_TYPE, SELF_METRICS, type EventOutcome, type SignatureFailureReason } from './catalog.js';
+import { createCounter, createHistogram, createObservedGauge } from './instruments.js';
+import { isEventType } from '../events/types.js';
+
+export interface SelfMetricsProbes {
+  dedupIds: () => number;
+  ready: () => boolean;
+}
+
+export type SelfMetrics = ReturnType<typeof createSelfMetrics>;
+
+export function createSelfMetrics(meter: Meter, probes: SelfMetricsProbes) {
+  const m = SELF_METRICS;
+  const requests = createCounter(meter, m.webhookRequests);
+  const duration = createHistogram(meter, m.webhookDuration);
+  const events = createCounter(meter, m.events);
+  const signature = createCounter(meter, m.signatureFailures);
+  const deadLetters = createCounter(meter, m.deadLetters);
+  const unknownVersions = createCounter(meter, m.unknownSchemaVersions);
+  const evictions = createCounter(meter, m.dedupEarlyEvictions);
+  createObservedGauge(meter, m.dedupIds, probes.dedupIds);
+  createObservedGauge(meter, m.ready, () => (probes.ready() ? 1 : 0));
+
+  return {
+    request(status: number, seconds: number): void {
+      const code = String(status);
+      requests.add(1, { code });
+      duration.record(seconds, { code });
+    },
+    event(type: string, outcome: EventOutcome, count = 1): void {
+      events.add(count, { type: boundedType(type), outcome });
+    },
+    signatureFailure(reason: SignatureFailureReason): void {
+      signature.add(1, { reason });
+    },
+    deadLettered(reason: 'envelope' | 'schema', count: number): void {
+      deadLetters.add(count, { reason });
+    },
+    unknownSchemaVersion(type: string): void {
+      unknownVersions.add(1, { type: boundedType(type) });
+    },
+    dedupEarlyEviction(count: number): void {
+      evictions.add(count, {});
+    },
+  };
+}
+
+/** Keeps the `type` label bounded: a signed sender could still invent types. */
+function boundedType(type: string): string {
+  return isEventType(type) ? type : OTHER_TYPE;
+}
