@@ -46,7 +46,8 @@ const envSchema = z.object({
   OTEL_SERVICE_NAME: z.string().min(1).default('voice-insights-exporter'),
 });
 
-export type Env = z.input<typeof envSchema>;
+/** The variables this module reads (all strings, as in process.env). */
+export type Env = Partial<Record<keyof z.input<typeof envSchema>, string>>;
 
 export interface Config {
   port: number;

@@ -24,11 +24,21 @@ function describeType(value: unknown): string {
 const NUMERIC_STRING = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 interface NumberRules {
-  /** Inclusive bounds checked on the value as Twilio sent it (before dividing). */
+  /** Inclusive bounds checked on the value as Twilio sent it (before scaling). */
   min?: number;
   max?: number;
-  /** The value is divided by this (1000 for ms -> s, 100 for % -> ratio). Division, not multiplication by 0.001, keeps 1.48209 / 1000 === 0.00148209. */
-  divisor?: number;
+  /** Divide by 10^scaleDown (3 for ms -> s, 2 for % -> ratio), as a decimal shift: see shiftDecimal. */
+  scaleDown?: number;
+}
+
+/**
+ * n / 10^digits computed on the decimal representation, so 2.1 ms -> 0.0021 s exactly as written
+ * (plain 2.1 / 1000 gives 0.0021000000000000003). toExponential() yields the shortest round-trip digits.
+ */
+export function shiftDecimal(n: number, digits: number): number {
+  if (digits === 0 || n === 0) return n;
+  const [mantissa, exponent = '0'] = n.toExponential().split('e');
+  return Number(`${mantissa}e${Number(exponent) - digits}`);
 }
 
 /**
@@ -67,7 +77,7 @@ export function numberField(rules: NumberRules = {}) {
         ctx.addIssue({ code: 'custom', message: `Too big: expected number <= ${rules.max}` });
         return z.NEVER;
       }
-      return rules.divisor === undefined ? n : n / rules.divisor;
+      return rules.scaleDown === undefined ? n : shiftDecimal(n, rules.scaleDown);
     })
     .optional();
 }
@@ -77,9 +87,9 @@ export const num = numberField();
 /** Packet and byte counts: never negative. */
 export const count = numberField({ min: 0 });
 /** Milliseconds -> seconds (jitter, rtt, latency, pdd_ms, queue_time; §8.7). */
-export const msToSeconds = numberField({ min: 0, divisor: 1000 });
+export const msToSeconds = numberField({ min: 0, scaleDown: 3 });
 /** packets_loss_percentage is 0..100 (§3, §8.7) -> ratio 0..1. */
-export const percentToRatio = numberField({ min: 0, max: 100, divisor: 100 });
+export const percentToRatio = numberField({ min: 0, max: 100, scaleDown: 2 });
 
 // Twilio's schema defaults for "not known" (§1.1, §8.5): unknown_edge, unknown_codec_name,
 // unknown_realm, unknown_disconnected_by, unknown_connectivity_issue, ... Any `unknown_*` is a sentinel.
@@ -96,6 +106,16 @@ export const optString = z
   .string()
   .nullish()
   .transform((value): string | undefined => (value == null || isNoValue(value) ? undefined : value.trim()));
+
+/** As optString, also accepting a number (rendered as a string): e.g. SDK browser.major, a string in the schema (§2) that clients may send as a number. */
+export const optStringOrNumber = z
+  .union([z.string(), z.number()])
+  .nullish()
+  .transform((value): string | undefined => {
+    if (value == null) return undefined;
+    const text = String(value);
+    return isNoValue(text) ? undefined : text.trim();
+  });
 
 /** As optString, lowercased (codec names, enum-like values whose case Twilio does not guarantee). */
 export const optLowerString = optString.transform((value) => value?.toLowerCase());
@@ -157,12 +177,12 @@ export const isoTimestamp = z
   });
 
 /**
- * Twilio `{min, max, avg, value}` statistics (§3, §8.6), each sub-field optional, divided by `divisor`
- * (1000 for ms -> s, 1 for MOS and audio levels). Only present sub-fields are set; an object with
- * none of them (or null) -> undefined.
+ * Twilio `{min, max, avg, value}` statistics (§3, §8.6), each sub-field optional, scaled down by
+ * 10^scaleDown (3 for ms -> s, 0 for MOS and audio levels). Only present sub-fields are set; an
+ * object with none of them (or null) -> undefined.
  */
-export function statField(divisor = 1) {
-  const part = numberField({ divisor });
+export function statField(scaleDown = 0) {
+  const part = numberField({ scaleDown });
   return z
     .object({ min: part, max: part, avg: part, value: part })
     .nullish()
@@ -234,7 +254,7 @@ export interface ResolvedEdge {
  */
 export function resolveEdge(
   edgeField: string | undefined,
-  edgeObjects: Readonly<Record<MediaEdge, unknown>>,
+  edgeObjects: Readonly<Partial<Record<MediaEdge, unknown>>>,
   source: EventSource,
 ): ResolvedEdge {
   const field = edgeField?.toLowerCase();
