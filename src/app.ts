@@ -13,12 +13,17 @@ import { MemoryDedupStore } from './store/memory-dedup.js';
 import { createMetricsServer } from './telemetry/metrics-server.js';
 import { createTelemetry, type Telemetry } from './telemetry/providers.js';
 import { createSelfMetrics, type SelfMetrics } from './telemetry/self-metrics.js';
+import { createCallMetricsRecorder } from './telemetry/call-metrics-recorder.js';
+import { createCallOutcomeRecorder, type CallOutcomeRecorder } from './telemetry/call-outcome-recorder.js';
+import { LabelLimiter } from './telemetry/label-limiter.js';
 
 export interface App {
   readiness: Readiness;
   ingest: Ingest;
   telemetry: Telemetry;
   metrics: SelfMetrics;
+  /** Once-per-call metrics; the call trace finaliser records each call here exactly once. */
+  callOutcomes: CallOutcomeRecorder;
   /** Listens on PORT and METRICS_PORT (0 = any free port) and returns the bound ports. */
   start(): Promise<{ webhookPort: number; metricsPort: number }>;
   /** Stops accepting, lets in-flight requests finish, flushes files and telemetry. */
@@ -32,8 +37,12 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
   if (config.authTokens.length === 0 && !config.insecureAcceptUnsigned) {
     readiness.set('auth', 'TWILIO_AUTH_TOKEN is not set, so signatures cannot be verified');
   }
-  const telemetry = createTelemetry({ serviceName: config.serviceName });
   let metrics: SelfMetrics | undefined;
+  const telemetry = createTelemetry({
+    serviceName: config.serviceName,
+    otlpMetrics: config.otlpMetrics,
+    onExportFailure: (signal) => metrics?.exportFailure(signal),
+  });
   const dedup = new MemoryDedupStore({
     ttlSeconds: config.dedupTtlSeconds,
     maxEntries: config.dedupMaxEntries,
@@ -48,7 +57,12 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     logger.error({ err, dataDir: config.dataDir }, 'DATA_DIR is not writable; the webhook answers 503 until it is');
     readiness.set('data_dir', `DATA_DIR ${config.dataDir} is not writable`);
   }
-  const ingest = new Ingest({ clock, dedup, deadLetters, handlers: [sinkTestLogger(logger)], metrics, logger });
+  const selfMetrics = metrics;
+  const limiter = new LabelLimiter(config.metricLabelMaxValues, (metric, label) => selfMetrics.labelOverflow(metric, label));
+  const callMetrics = createCallMetricsRecorder(telemetry.meter, limiter, clock);
+  const callOutcomes = createCallOutcomeRecorder(telemetry.meter, limiter);
+  const handlers = [sinkTestLogger(logger), callMetrics];
+  const ingest = new Ingest({ clock, dedup, deadLetters, handlers, metrics, logger });
   const koa = createWebhookApp(config, { ingest, readiness, metrics, logger });
   const webhookServer = createHttpServer(koa.callback());
   // Twilio waits 5 s for an answer; a client holding a request open longer is not Twilio.
@@ -62,6 +76,7 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     ingest,
     telemetry,
     metrics,
+    callOutcomes,
     async start() {
       const webhookPort = await listen(webhookServer, config.port, config.host);
       const metricsPort = await listen(metricsServer, config.metricsPort, config.metricsHost);

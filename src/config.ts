@@ -23,6 +23,9 @@ const absoluteHttpUrl = z
   .transform((v) => (v === '' ? undefined : v))
   .refine((v) => v === undefined || (/^https?:\/\/[^/]/i.test(v) && URL.canParse(v)), 'must be an absolute http(s) URL');
 
+/** Only the OTLP/HTTP transports are shipped; grpc would need another exporter package. */
+const otlpProtocol = z.enum(['http/protobuf', 'http/json'], { message: 'must be http/protobuf or http/json (grpc is not supported)' });
+
 const envSchema = z.object({
   PORT: port(8080),
   METRICS_PORT: port(9464),
@@ -44,6 +47,13 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 100),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   OTEL_SERVICE_NAME: z.string().min(1).default('voice-insights-exporter'),
+  METRIC_LABEL_MAX_VALUES: positiveInt(100),
+  // Standard OTel SDK variables (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/);
+  // the OTLP exporters read endpoint, headers, timeout and compression themselves.
+  OTEL_METRICS_EXPORTER: csv,
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
+  OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: otlpProtocol.optional(),
+  OTEL_METRIC_EXPORT_INTERVAL: positiveInt(60_000, 100),
 });
 
 /** The variables this module reads (all strings, as in process.env). */
@@ -68,6 +78,9 @@ export interface Config {
   shutdownTimeoutMs: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   serviceName: string;
+  metricLabelMaxValues: number;
+  /** OTLP metrics push, alongside the /metrics scrape, when OTEL_METRICS_EXPORTER includes `otlp`. */
+  otlpMetrics: { protocol: 'http/protobuf' | 'http/json'; intervalMs: number } | undefined;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -88,6 +101,9 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   if (e.PORT !== 0 && e.PORT === e.METRICS_PORT && (e.METRICS_HOST ?? e.HOST) === e.HOST) {
     problems.push('METRICS_PORT: must differ from PORT');
   }
+  const metricsExporters = e.OTEL_METRICS_EXPORTER.length === 0 ? ['prometheus'] : e.OTEL_METRICS_EXPORTER;
+  const unknownExporters = metricsExporters.filter((x) => !['prometheus', 'otlp', 'none'].includes(x));
+  if (unknownExporters.length > 0) problems.push('OTEL_METRICS_EXPORTER: values must be among prometheus, otlp, none');
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -110,6 +126,13 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
       logLevel: e.LOG_LEVEL,
       serviceName: e.OTEL_SERVICE_NAME,
+      metricLabelMaxValues: e.METRIC_LABEL_MAX_VALUES,
+      otlpMetrics: metricsExporters.includes('otlp')
+        ? {
+            protocol: e.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+            intervalMs: e.OTEL_METRIC_EXPORT_INTERVAL,
+          }
+        : undefined,
     },
   };
 }
@@ -141,6 +164,8 @@ export function describeConfig(c: Config): Record<string, string | number | bool
     deadLetterMaxBytes: c.deadLetterMaxBytes,
     logLevel: c.logLevel,
     serviceName: c.serviceName,
+    metricLabelMaxValues: c.metricLabelMaxValues,
+    otlpMetrics: c.otlpMetrics === undefined ? 'off' : `${c.otlpMetrics.protocol} every ${c.otlpMetrics.intervalMs} ms`,
   };
 }
 

@@ -73,6 +73,8 @@ export class Ingest {
           continue;
         }
         accepted.push({ record: converted.value, meta: { info, receivedAt } });
+        const eventTime = 'timestamp' in converted.value ? converted.value.timestamp : info.time;
+        if (eventTime !== undefined) this.deps.metrics.eventLag(info.type, (receivedAt - eventTime) / 1000);
         outcomes.push({ type: info.type, outcome: 'accepted' });
       }
       if (envelopeFailures === elements.length) {

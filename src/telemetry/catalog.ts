@@ -45,6 +45,25 @@ const SELF = 'voice_insights_exporter_';
 /** Request latency, seconds: Twilio waits at most 5 s for an answer (reference section 5). */
 const REQUEST_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+// Bucket boundaries include Twilio's own thresholds exactly, so alert rules can cut at them
+// (https://www.twilio.com/docs/voice/insights/api/voice-insights-call-tags and the SDK warning
+// thresholds, reference sections 2.2 and 4.5): jitter 5 ms and 30 ms, packet loss 1 % and 5 %,
+// RTT 400 ms, MOS 3.5 (and the MOS bands), latency 150 ms.
+export const JITTER_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5];
+export const RTT_SECONDS = [0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2];
+/** MOS bands (bad < 2.6 <= poor < 3.1 <= fair < 3.6 <= good < 4.0 <= excellent), fine above Twilio's 3.5. */
+export const MOS_BANDS = [1, 1.5, 2, 2.6, 3.1, 3.5, 3.6, 3.7, 3.8, 3.9, 4, 4.1, 4.2, 4.3, 4.4, 4.5, 5];
+/** le="0" counts loss-free intervals exactly; most are. */
+export const LOSS_RATIO = [0, 0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1];
+/** SDK raw audio level, 0..32767. */
+export const AUDIO_LEVEL = [0, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 20000, 32767];
+export const CALL_DURATION_SECONDS = [1, 5, 10, 15, 30, 60, 120, 180, 300, 600, 900, 1800, 3600, 7200];
+/** Post-dial delay: Twilio tags high_pdd above a per-country p95, typically a few seconds. */
+export const PDD_SECONDS = [0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30];
+export const QUEUE_SECONDS = [0, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
+/** Receive time minus event time: events come within ~90 s, summaries up to 30 min, retries up to 4 h. */
+export const LAG_SECONDS = [1, 5, 10, 30, 60, 90, 120, 300, 600, 900, 1800, 3600, 7200, 14400];
+
 export const SELF_METRICS = {
   webhookRequests: {
     name: `${SELF}webhook_requests_total`,
@@ -115,6 +134,32 @@ export const SELF_METRICS = {
     labels: [],
     source: 'dedup store',
   },
+  eventLag: {
+    name: `${SELF}event_lag_seconds`,
+    kind: 'histogram',
+    unit: 's',
+    help: 'Receive time minus event time (data.timestamp, else CloudEvent time) of accepted events, by type.',
+    labels: ['type'],
+    buckets: LAG_SECONDS,
+    source: 'call-event / call-metrics `timestamp`, CloudEvent `time`',
+  },
+  labelOverflow: {
+    name: `${SELF}label_overflow_total`,
+    kind: 'counter',
+    unit: '{sample}',
+    help: 'Recordings whose label value was folded into `other` (cardinality limit reached, or the value looked like a SID, phone number or IP), by metric and label.',
+    labels: ['metric', 'label'],
+    source: 'METRIC_LABEL_MAX_VALUES',
+  },
+  exportFailures: {
+    name: `${SELF}export_failures_total`,
+    kind: 'counter',
+    unit: '{export}',
+    help: 'OTLP exports the backend did not accept, by signal (metrics, traces).',
+    labels: ['signal'],
+    preset: { signal: ['metrics', 'traces'] },
+    source: 'OTLP/HTTP exporter results',
+  },
   ready: {
     name: `${SELF}ready`,
     kind: 'gauge',
@@ -125,4 +170,176 @@ export const SELF_METRICS = {
   },
 } as const satisfies Record<string, MetricDef>;
 
-export const CATALOG: readonly MetricDef[] = [...Object.values(SELF_METRICS)];
+const SAMPLE_LABELS = ['edge', 'stream_direction', 'codec', 'region'] as const;
+const CALL_LABELS = ['call_type', 'call_direction'] as const;
+const EDGE_VALUES = ['carrier_edge', 'sip_edge', 'client_edge', 'sdk_edge', 'unknown'] as const;
+
+export const CALL_METRICS = {
+  intervalJitter: {
+    name: 'twilio_voice_interval_jitter_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'Jitter per metrics interval (SDK 1 s samples; gateway intervals carry none).',
+    labels: SAMPLE_LABELS,
+    buckets: JITTER_SECONDS,
+    source: 'call-metrics `<edge>.interval.jitter.value` (ms, else avg)',
+  },
+  intervalRtt: {
+    name: 'twilio_voice_interval_rtt_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'Round-trip time per metrics interval (SDK only).',
+    labels: SAMPLE_LABELS,
+    buckets: RTT_SECONDS,
+    source: 'call-metrics.sdk `sdk_edge.interval.rtt.value` (ms)',
+  },
+  intervalMos: {
+    name: 'twilio_voice_interval_mos',
+    kind: 'histogram',
+    unit: '1',
+    help: 'Mean opinion score per metrics interval (SDK only), 1 to ~4.5.',
+    labels: SAMPLE_LABELS,
+    buckets: MOS_BANDS,
+    source: 'call-metrics.sdk `sdk_edge.interval.mos.value`',
+  },
+  intervalLoss: {
+    name: 'twilio_voice_interval_packet_loss_ratio',
+    kind: 'histogram',
+    unit: '1',
+    help: 'Packet loss per metrics interval, 0..1 (Twilio sends a percentage; derived from packets_lost / (packets_received + packets_lost) when only counts are sent).',
+    labels: SAMPLE_LABELS,
+    buckets: LOSS_RATIO,
+    source: 'call-metrics `<edge>.interval.packets_loss_percentage` / 100',
+  },
+  intervalAudioLevel: {
+    name: 'twilio_voice_interval_audio_level',
+    kind: 'histogram',
+    unit: '1',
+    help: 'SDK audio level per interval on the raw 0..32767 scale, by channel (in: microphone, out: speaker).',
+    labels: [...SAMPLE_LABELS, 'channel'],
+    buckets: AUDIO_LEVEL,
+    source: 'call-metrics.sdk `sdk_edge.interval.audio_in.value` / `audio_out.value`',
+  },
+  packetsReceived: {
+    name: 'twilio_voice_packets_received_total',
+    kind: 'counter',
+    unit: '{packet}',
+    help: 'Packets received, summed from interval values (never from cumulative totals).',
+    labels: SAMPLE_LABELS,
+    source: 'call-metrics `<edge>.interval.packets_received`',
+  },
+  packetsLost: {
+    name: 'twilio_voice_packets_lost_total',
+    kind: 'counter',
+    unit: '{packet}',
+    help: 'Packets lost, summed from interval values (never from cumulative totals).',
+    labels: SAMPLE_LABELS,
+    source: 'call-metrics `<edge>.interval.packets_lost`',
+  },
+  packetsSent: {
+    name: 'twilio_voice_packets_sent_total',
+    kind: 'counter',
+    unit: '{packet}',
+    help: 'Packets sent, summed from interval values (never from cumulative totals).',
+    labels: SAMPLE_LABELS,
+    source: 'call-metrics `<edge>.interval.packets_sent`',
+  },
+  activeCalls: {
+    name: 'twilio_voice_active_calls',
+    kind: 'gauge',
+    unit: '{call}',
+    help: 'Calls from which a metrics sample or call event was received in the last 60 s, by edge.',
+    labels: ['edge'],
+    preset: { edge: EDGE_VALUES },
+    source: 'receive time of call-metrics and call-event events',
+  },
+  callEvents: {
+    name: 'twilio_voice_call_events_total',
+    kind: 'counter',
+    unit: '{event}',
+    help: 'Call events by source (gateway, sdk), group, name and level.',
+    labels: ['source', 'group', 'name', 'level'],
+    source: 'call-event `group`, `name`, `level`',
+  },
+  calls: {
+    name: 'twilio_voice_calls_total',
+    kind: 'counter',
+    unit: '{call}',
+    help: 'Calls finalised (once per call, never per partial summary), by type, direction, final state and who hung up.',
+    labels: [...CALL_LABELS, 'call_state', 'disconnected_by'],
+    source: 'call-summary `call_type`, `properties.direction`, `call_state`, `properties.disconnected_by`',
+  },
+  callQualityTags: {
+    name: 'twilio_voice_call_quality_tags_total',
+    kind: 'counter',
+    unit: '{call}',
+    help: "Finalised calls carrying each of Twilio's quality tags (silence, high_jitter, high_packet_loss, high_latency, high_pdd, low_mos, ice_failure, others).",
+    labels: ['call_type', 'tag'],
+    source: 'call-summary `tags`',
+  },
+  callDuration: {
+    name: 'twilio_voice_call_duration_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'Call duration from initiation to end, once per call.',
+    labels: CALL_LABELS,
+    buckets: CALL_DURATION_SECONDS,
+    source: 'call-summary `duration` (s)',
+  },
+  callConnectDuration: {
+    name: 'twilio_voice_call_connect_duration_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'Connected time from answer to end, once per answered call.',
+    labels: CALL_LABELS,
+    buckets: CALL_DURATION_SECONDS,
+    source: 'call-summary `connect_duration` (s)',
+  },
+  callPostDialDelay: {
+    name: 'twilio_voice_call_post_dial_delay_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'Post-dial delay (INVITE to first ringing), once per call.',
+    labels: CALL_LABELS,
+    buckets: PDD_SECONDS,
+    source: 'call-summary `properties.pdd_ms` (ms)',
+  },
+  callQueueTime: {
+    name: 'twilio_voice_call_queue_time_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'Time between call creation and start (CPS queueing), once per call.',
+    labels: CALL_LABELS,
+    buckets: QUEUE_SECONDS,
+    source: 'call-summary `properties.queue_time` (ms)',
+  },
+  callMos: {
+    name: 'twilio_voice_call_mos',
+    kind: 'histogram',
+    unit: '1',
+    help: 'Per-call average MOS on the SDK edge, once per call.',
+    labels: CALL_LABELS,
+    buckets: MOS_BANDS,
+    source: 'call-summary `sdk_edge.metrics.inbound.mos.avg` (else outbound)',
+  },
+  callJitter: {
+    name: 'twilio_voice_call_jitter_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'Per-call average jitter, once per call and edge stream.',
+    labels: [...CALL_LABELS, 'edge', 'stream_direction'],
+    buckets: JITTER_SECONDS,
+    source: 'call-summary `<edge>.metrics.<inbound|outbound>.jitter.avg` (ms)',
+  },
+  callPacketLoss: {
+    name: 'twilio_voice_call_packet_loss_ratio',
+    kind: 'histogram',
+    unit: '1',
+    help: 'Per-call packet loss, 0..1, once per call and edge stream.',
+    labels: [...CALL_LABELS, 'edge', 'stream_direction'],
+    buckets: LOSS_RATIO,
+    source: 'call-summary `<edge>.metrics.<inbound|outbound>.packets_loss_percentage` / 100',
+  },
+} as const satisfies Record<string, MetricDef>;
+
+export const CATALOG: readonly MetricDef[] = [...Object.values(CALL_METRICS), ...Object.values(SELF_METRICS)];

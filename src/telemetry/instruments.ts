@@ -45,6 +45,26 @@ export function createObservedGauge(meter: Meter, def: MetricDef, read: () => nu
     .addCallback((result) => result.observe(read()));
 }
 
+/** A gauge read at collection time as (labels, value) pairs; preset label sets not read report 0. */
+export function createObservedLabelledGauge<D extends MetricDef>(
+  meter: Meter,
+  def: D,
+  read: () => Iterable<readonly [LabelsOf<D>, number]>,
+): void {
+  const presets = presetCombinations(def);
+  meter
+    .createObservableGauge(instrumentName(def), { description: def.help, unit: def.unit })
+    .addCallback((result) => {
+      const seen = new Set<string>();
+      for (const [labels, value] of read()) {
+        const attributes = labels as Attributes;
+        seen.add(JSON.stringify(attributes));
+        result.observe(value, attributes);
+      }
+      for (const labels of presets) if (!seen.has(JSON.stringify(labels))) result.observe(0, labels);
+    });
+}
+
 /** Cartesian product of the row's preset label values ([] when none). */
 function presetCombinations(def: MetricDef): Attributes[] {
   const preset = def.preset;

@@ -20,6 +20,9 @@ export function createSelfMetrics(meter: Meter, probes: SelfMetricsProbes) {
   const deadLetters = createCounter(meter, m.deadLetters);
   const unknownVersions = createCounter(meter, m.unknownSchemaVersions);
   const evictions = createCounter(meter, m.dedupEarlyEvictions);
+  const lag = createHistogram(meter, m.eventLag);
+  const overflow = createCounter(meter, m.labelOverflow);
+  const exportFailures = createCounter(meter, m.exportFailures);
   createObservedGauge(meter, m.dedupIds, probes.dedupIds);
   createObservedGauge(meter, m.ready, () => (probes.ready() ? 1 : 0));
 
@@ -43,6 +46,16 @@ export function createSelfMetrics(meter: Meter, probes: SelfMetricsProbes) {
     },
     dedupEarlyEviction(count: number): void {
       evictions.add(count, {});
+    },
+    /** Clock skew can make an event look like it comes from the future; that is no lag at all. */
+    eventLag(type: string, seconds: number): void {
+      lag.record(Math.max(0, seconds), { type: boundedType(type) });
+    },
+    exportFailure(signal: 'metrics' | 'traces'): void {
+      exportFailures.add(1, { signal });
+    },
+    labelOverflow(metric: string, label: string): void {
+      overflow.add(1, { metric, label });
     },
   };
 }
