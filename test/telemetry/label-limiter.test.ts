@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LabelLimiter, looksLikeIdentifier, OVERFLOW_VALUE, UNKNOWN_VALUE } from '../../src/telemetry/label-limiter.js';
+
+test('identifiers are recognised, ordinary label values are not', () => {
+  for (const id of ['CA0de4d68035f5f8c77773b0db2daad3fa', '+14155550123', '415 555 0123', '10.1.2.3', 'fe80::1', 'sip:bob@example.com', 'client:alice', 'x'.repeat(65)]) {
+    assert.ok(looksLikeIdentifier(id), id);
+  }
+  for (const ok of ['pcmu', 'opus', 'us1', 'de1', 'high-jitter', 'network-quality-warning-raised', 'call.connected', 'outbound_api', 'ERROR', 'g729', '31600']) {
+    assert.ok(!looksLikeIdentifier(ok), ok);
+  }
+});
+
+test('per metric and label, the first N values pass, later ones fold, known ones keep passing', () => {
+  const overflows: string[] = [];
+  const limiter = new LabelLimiter(2, (m, l) => overflows.push(`${m}/${l}`));
+  assert.equal(limiter.value('m', 'codec', 'pcmu'), 'pcmu');
+  assert.equal(limiter.value('m', 'codec', 'opus'), 'opus');
+  assert.equal(limiter.value('m', 'codec', 'g729'), OVERFLOW_VALUE);
+  assert.equal(limiter.value('m', 'codec', 'pcmu'), 'pcmu');
+  assert.equal(limiter.value('m', 'region', 'us1'), 'us1', 'another label has its own budget');
+  assert.equal(limiter.value('m', 'codec', undefined), UNKNOWN_VALUE);
+  assert.equal(limiter.value('m', 'codec', ''), UNKNOWN_VALUE);
+  assert.deepEqual(overflows, ['m/codec']);
+});
