@@ -1,6 +1,8 @@
 // Composition root: builds and wires the parts; no behaviour of its own.
+// Closures below may name parts built further down: they only run once everything exists.
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CallAssembler } from './calls/assembler.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { createWebhookApp } from './http/server.js';
@@ -9,13 +11,19 @@ import { sinkTestLogger } from './pipeline/handlers.js';
 import { Ingest } from './pipeline/ingest.js';
 import { Readiness } from './pipeline/readiness.js';
 import { FileDeadLetterSink } from './store/dead-letter.js';
+import { MemoryCallStore } from './store/memory-call-store.js';
 import { MemoryDedupStore } from './store/memory-dedup.js';
-import { createMetricsServer } from './telemetry/metrics-server.js';
-import { createTelemetry, type Telemetry } from './telemetry/providers.js';
-import { createSelfMetrics, type SelfMetrics } from './telemetry/self-metrics.js';
 import { createCallMetricsRecorder } from './telemetry/call-metrics-recorder.js';
 import { createCallOutcomeRecorder, type CallOutcomeRecorder } from './telemetry/call-outcome-recorder.js';
 import { LabelLimiter } from './telemetry/label-limiter.js';
+import { createMetricsServer } from './telemetry/metrics-server.js';
+import { createOtlpSpanExporter } from './telemetry/otlp-traces.js';
+import { createTelemetry, type Telemetry } from './telemetry/providers.js';
+import { createSelfMetrics, type SelfMetrics } from './telemetry/self-metrics.js';
+import { createTraceEmitter, type TraceEmitter } from './telemetry/trace-emitter.js';
+
+/** How often idle calls are looked for; small against the 45 min default idle timeout. */
+const SWEEP_INTERVAL_MS = 30_000;
 
 export interface App {
   readiness: Readiness;
@@ -24,6 +32,8 @@ export interface App {
   metrics: SelfMetrics;
   /** Once-per-call metrics; the call trace finaliser records each call here exactly once. */
   callOutcomes: CallOutcomeRecorder;
+  calls: CallAssembler;
+  traces: TraceEmitter;
   /** Listens on PORT and METRICS_PORT (0 = any free port) and returns the bound ports. */
   start(): Promise<{ webhookPort: number; metricsPort: number }>;
   /** Stops accepting, lets in-flight requests finish, flushes files and telemetry. */
@@ -37,19 +47,24 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
   if (config.authTokens.length === 0 && !config.insecureAcceptUnsigned) {
     readiness.set('auth', 'TWILIO_AUTH_TOKEN is not set, so signatures cannot be verified');
   }
-  let metrics: SelfMetrics | undefined;
   const telemetry = createTelemetry({
     serviceName: config.serviceName,
     otlpMetrics: config.otlpMetrics,
-    onExportFailure: (signal) => metrics?.exportFailure(signal),
+    onExportFailure: (signal) => metrics.exportFailure(signal),
   });
   const dedup = new MemoryDedupStore({
     ttlSeconds: config.dedupTtlSeconds,
     maxEntries: config.dedupMaxEntries,
     clock,
-    onEarlyEviction: (count) => metrics?.dedupEarlyEviction(count),
+    onEarlyEviction: (count) => metrics.dedupEarlyEviction(count),
   });
-  metrics = createSelfMetrics(telemetry.meter, { dedupIds: () => dedup.size(), ready: () => readiness.isReady() });
+  const callStore = new MemoryCallStore(clock, config.dedupTtlSeconds * 1000);
+  const metrics = createSelfMetrics(telemetry.meter, {
+    dedupIds: () => dedup.size(),
+    ready: () => readiness.isReady(),
+    callsInFlight: () => callStore.pendingCount(),
+    traceQueue: () => traces.queued(),
+  });
   const deadLetters = new FileDeadLetterSink(config.dataDir, config.deadLetterMaxBytes);
   try {
     await deadLetters.open();
@@ -57,12 +72,33 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     logger.error({ err, dataDir: config.dataDir }, 'DATA_DIR is not writable; the webhook answers 503 until it is');
     readiness.set('data_dir', `DATA_DIR ${config.dataDir} is not writable`);
   }
-  const selfMetrics = metrics;
-  const limiter = new LabelLimiter(config.metricLabelMaxValues, (metric, label) => selfMetrics.labelOverflow(metric, label));
-  const callMetrics = createCallMetricsRecorder(telemetry.meter, limiter, clock);
+
+  const limiter = new LabelLimiter(config.metricLabelMaxValues, (metric, label) => metrics.labelOverflow(metric, label));
   const callOutcomes = createCallOutcomeRecorder(telemetry.meter, limiter);
-  const handlers = [sinkTestLogger(logger), callMetrics];
+  const traces = createTraceEmitter({
+    resource: telemetry.resource,
+    exporter: config.traces === undefined ? undefined : createOtlpSpanExporter(config.traces.protocol),
+    maxQueuedSpans: config.traces?.queueMaxSpans ?? 0,
+    retryInitialMs: config.traces?.retryInitialMs ?? 1000,
+    retryMaxMs: 5 * 60_000,
+    giveUpAfterMs: config.traces?.giveUpAfterMs ?? 0,
+    onExportFailure: () => metrics.exportFailure('traces'),
+    onDropped: (reason, spans) => metrics.spansDropped(reason, spans),
+  });
+  const calls = new CallAssembler({
+    store: callStore,
+    clock,
+    emitSpans: (spans) => traces.emit(spans),
+    recordOutcome: (summary) => callOutcomes.record(summary),
+    onFinalised: (reason) => metrics.traceFinalised(reason),
+    onLateData: (kind, outcome) => metrics.lateData(kind, outcome),
+    exposePii: config.exposePii,
+    idleTimeoutMs: config.callIdleTimeoutMs,
+    maxPendingCalls: config.maxPendingCalls,
+  });
+  const handlers = [sinkTestLogger(logger), createCallMetricsRecorder(telemetry.meter, limiter, clock), calls];
   const ingest = new Ingest({ clock, dedup, deadLetters, handlers, metrics, logger });
+
   const koa = createWebhookApp(config, { ingest, readiness, metrics, logger });
   const webhookServer = createHttpServer(koa.callback());
   // Twilio waits 5 s for an answer; a client holding a request open longer is not Twilio.
@@ -70,6 +106,7 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
   webhookServer.headersTimeout = 10_000;
   webhookServer.keepAliveTimeout = 65_000;
   const metricsServer = createMetricsServer(telemetry.prometheus);
+  let sweepTimer: NodeJS.Timeout | undefined;
 
   return {
     readiness,
@@ -77,16 +114,25 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     telemetry,
     metrics,
     callOutcomes,
+    calls,
+    traces,
     async start() {
       const webhookPort = await listen(webhookServer, config.port, config.host);
       const metricsPort = await listen(metricsServer, config.metricsPort, config.metricsHost);
+      sweepTimer = setInterval(() => {
+        calls.sweep().catch((err: unknown) => logger.error({ err }, 'idle call sweep failed'));
+      }, SWEEP_INTERVAL_MS);
+      sweepTimer.unref();
       readiness.clear('starting');
       return { webhookPort, metricsPort };
     },
     async stop() {
       readiness.set('shutdown', 'shutting down');
+      if (sweepTimer !== undefined) clearInterval(sweepTimer);
       await Promise.all([close(webhookServer), close(metricsServer)]);
       await deadLetters.close();
+      await traces.flush(2_000).catch((err: unknown) => logger.warn({ err: String(err) }, 'trace export queue not drained at shutdown'));
+      await traces.shutdown();
       await telemetry.shutdown();
     },
   };

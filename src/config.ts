@@ -54,6 +54,14 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
   OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: otlpProtocol.optional(),
   OTEL_METRIC_EXPORT_INTERVAL: positiveInt(60_000, 100),
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none']).default('otlp'),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
+  CALL_IDLE_TIMEOUT_SECONDS: positiveInt(45 * 60, 1),
+  MAX_PENDING_CALLS: positiveInt(100_000, 10),
+  EXPOSE_PII: bool(false),
+  TRACE_QUEUE_MAX_SPANS: positiveInt(20_000, 10),
+  TRACE_EXPORT_GIVE_UP_SECONDS: positiveInt(4 * HOUR_S, 1),
+  TRACE_EXPORT_RETRY_INITIAL_MS: positiveInt(1000, 1),
 });
 
 /** The variables this module reads (all strings, as in process.env). */
@@ -81,6 +89,13 @@ export interface Config {
   metricLabelMaxValues: number;
   /** OTLP metrics push, alongside the /metrics scrape, when OTEL_METRICS_EXPORTER includes `otlp`. */
   otlpMetrics: { protocol: 'http/protobuf' | 'http/json'; intervalMs: number } | undefined;
+  /** OTLP/HTTP trace export; undefined when OTEL_TRACES_EXPORTER=none. */
+  traces:
+    | { protocol: 'http/protobuf' | 'http/json'; queueMaxSpans: number; giveUpAfterMs: number; retryInitialMs: number }
+    | undefined;
+  callIdleTimeoutMs: number;
+  maxPendingCalls: number;
+  exposePii: boolean;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -133,6 +148,18 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
             intervalMs: e.OTEL_METRIC_EXPORT_INTERVAL,
           }
         : undefined,
+      traces:
+        e.OTEL_TRACES_EXPORTER === 'none'
+          ? undefined
+          : {
+              protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+              queueMaxSpans: e.TRACE_QUEUE_MAX_SPANS,
+              giveUpAfterMs: e.TRACE_EXPORT_GIVE_UP_SECONDS * 1000,
+              retryInitialMs: e.TRACE_EXPORT_RETRY_INITIAL_MS,
+            },
+      callIdleTimeoutMs: e.CALL_IDLE_TIMEOUT_SECONDS * 1000,
+      maxPendingCalls: e.MAX_PENDING_CALLS,
+      exposePii: e.EXPOSE_PII,
     },
   };
 }
@@ -166,6 +193,10 @@ export function describeConfig(c: Config): Record<string, string | number | bool
     serviceName: c.serviceName,
     metricLabelMaxValues: c.metricLabelMaxValues,
     otlpMetrics: c.otlpMetrics === undefined ? 'off' : `${c.otlpMetrics.protocol} every ${c.otlpMetrics.intervalMs} ms`,
+    traces: c.traces === undefined ? 'off' : c.traces.protocol,
+    callIdleTimeoutMs: c.callIdleTimeoutMs,
+    maxPendingCalls: c.maxPendingCalls,
+    exposePii: c.exposePii,
   };
 }
 

@@ -8,11 +8,12 @@ export interface EventMeta {
   receivedAt: number;
 }
 
+/** A stage fed by the pipeline. Handlers may be async (a durable or shared store); events of one request are handed over in order. */
 export interface EventHandlers {
-  onCallMetric(record: CallMetricSample, meta: EventMeta): void;
-  onCallEvent(record: CallEventRecord, meta: EventMeta): void;
-  onCallSummary(record: CallSummaryRecord, meta: EventMeta): void;
-  onSinkTest(record: SinkTestRecord, meta: EventMeta): void;
+  onCallMetric(record: CallMetricSample, meta: EventMeta): void | Promise<void>;
+  onCallEvent(record: CallEventRecord, meta: EventMeta): void | Promise<void>;
+  onCallSummary(record: CallSummaryRecord, meta: EventMeta): void | Promise<void>;
+  onSinkTest(record: SinkTestRecord, meta: EventMeta): void | Promise<void>;
 }
 
 export interface AcceptedEvent {
@@ -20,21 +21,21 @@ export interface AcceptedEvent {
   meta: EventMeta;
 }
 
-export function dispatch(events: readonly AcceptedEvent[], handlers: readonly EventHandlers[]): void {
+export async function dispatch(events: readonly AcceptedEvent[], handlers: readonly EventHandlers[]): Promise<void> {
   for (const { record, meta } of events) {
     for (const h of handlers) {
       switch (record.kind) {
         case 'call-metric':
-          h.onCallMetric(record, meta);
+          await h.onCallMetric(record, meta);
           break;
         case 'call-event':
-          h.onCallEvent(record, meta);
+          await h.onCallEvent(record, meta);
           break;
         case 'call-summary':
-          h.onCallSummary(record, meta);
+          await h.onCallSummary(record, meta);
           break;
         case 'sink-test':
-          h.onSinkTest(record, meta);
+          await h.onSinkTest(record, meta);
           break;
         default:
           unreachable(record);

@@ -106,7 +106,7 @@ export class Ingest {
       this.deps.metrics.deadLettered('envelope', letters.filter((l) => l.reason === 'envelope').length);
       this.deps.metrics.deadLettered('schema', letters.filter((l) => l.reason === 'schema').length);
     }
-    dispatch(accepted, this.deps.handlers);
+    await dispatch(accepted, this.deps.handlers);
   }
 }
 

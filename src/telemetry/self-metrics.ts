@@ -7,6 +7,8 @@ import { isEventType } from '../events/types.js';
 export interface SelfMetricsProbes {
   dedupIds: () => number;
   ready: () => boolean;
+  callsInFlight: () => number;
+  traceQueue: () => number;
 }
 
 export type SelfMetrics = ReturnType<typeof createSelfMetrics>;
@@ -25,6 +27,11 @@ export function createSelfMetrics(meter: Meter, probes: SelfMetricsProbes) {
   const exportFailures = createCounter(meter, m.exportFailures);
   createObservedGauge(meter, m.dedupIds, probes.dedupIds);
   createObservedGauge(meter, m.ready, () => (probes.ready() ? 1 : 0));
+  createObservedGauge(meter, m.callsInFlight, probes.callsInFlight);
+  createObservedGauge(meter, m.traceQueue, probes.traceQueue);
+  const finalised = createCounter(meter, m.tracesFinalised);
+  const late = createCounter(meter, m.lateData);
+  const dropped = createCounter(meter, m.spansDropped);
 
   return {
     request(status: number, seconds: number): void {
@@ -53,6 +60,15 @@ export function createSelfMetrics(meter: Meter, probes: SelfMetricsProbes) {
     },
     exportFailure(signal: 'metrics' | 'traces'): void {
       exportFailures.add(1, { signal });
+    },
+    traceFinalised(reason: 'complete' | 'idle' | 'capacity'): void {
+      finalised.add(1, { reason });
+    },
+    lateData(kind: string, outcome: 'late_span' | 'ignored'): void {
+      late.add(1, { kind, outcome });
+    },
+    spansDropped(reason: 'queue_full' | 'gave_up', count: number): void {
+      dropped.add(count, { reason });
     },
     labelOverflow(metric: string, label: string): void {
       overflow.add(1, { metric, label });

@@ -34,7 +34,8 @@ export interface Harness {
 
 export async function startExporter(env: Env = {}, deps: { clock?: Clock; logger?: Logger } = {}): Promise<Harness> {
   const dataDir = await mkdtemp(join(tmpdir(), 'vie-'));
-  const result = loadConfig({ HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', DATA_DIR: dataDir, TWILIO_AUTH_TOKEN: TEST_TOKEN, ...env });
+  // Traces are off unless a test points them at its own OTLP receiver.
+  const result = loadConfig({ HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', DATA_DIR: dataDir, TWILIO_AUTH_TOKEN: TEST_TOKEN, OTEL_TRACES_EXPORTER: 'none', ...env });
   if (!result.ok) throw new Error(`test config invalid: ${result.problems.join('; ')}`);
   const app = await createApp(result.config, { clock: deps.clock ?? systemClock, logger: deps.logger ?? silentLogger });
   const { webhookPort, metricsPort } = await app.start();

@@ -58,15 +58,23 @@ test('each finalised call is counted once with its type, direction, state and wh
   }
 });
 
-test('summaries arriving over the webhook do not count calls by themselves (only finalisation does)', async () => {
+test('over the webhook, partial and predicted-complete summaries count nothing; the complete one counts the call once', async () => {
   const h = await startExporter();
   try {
-    const res = await h.post([
-      ...['partial-processing-version-2', 'predicted-complete', 'complete-carrier-call'].map((f) => fixtureEnvelopeRaw(`call-summary/${f}.json`)),
-    ]);
-    assert.equal(res.status, 200);
-    const samples = parseSamples(await h.scrape());
-    assert.equal(samples.filter((s) => s.name === 'twilio_voice_calls_total').length, 0);
+    const calls = async () => parseSamples(await h.scrape()).filter((s) => s.name === 'twilio_voice_calls_total').reduce((n, s) => n + s.value, 0);
+    const post = async (f: string, id?: string) => {
+      const event = fixtureEnvelopeRaw(`call-summary/${f}.json`);
+      const res = await h.post([id === undefined ? event : { ...event, id }]);
+      assert.equal(res.status, 200);
+    };
+    await post('partial-processing-version-2');
+    await post('predicted-complete');
+    assert.equal(await calls(), 0);
+    await post('complete-carrier-call');
+    assert.equal(await calls(), 1);
+    // Twilio sends the complete summary again under a new CloudEvent id: still one call.
+    await post('complete-carrier-call', 'EZ0000000000000000000000000000aa99');
+    assert.equal(await calls(), 1);
   } finally {
     await h.stop();
   }

@@ -42,7 +42,7 @@ test('SIDs, phone numbers, IPs and SIP URIs smuggled into label fields never rea
     for (const id of identifiers) assert.ok(!text.includes(id), `${id} leaked into /metrics`);
     // Nothing but known label names appear on twilio_* series.
     const labelNames = new Set(parseSamples(text).filter((s) => s.name.startsWith('twilio_')).flatMap((s) => Object.keys(s.labels)));
-    const allowed = ['edge', 'stream_direction', 'codec', 'region', 'channel', 'source', 'group', 'name', 'level', 'le'];
+    const allowed = ['edge', 'stream_direction', 'codec', 'region', 'channel', 'source', 'group', 'name', 'level', 'le', 'call_type', 'call_direction', 'call_state', 'disconnected_by', 'tag'];
     for (const l of labelNames) assert.ok(allowed.includes(l), `unexpected label ${l}`);
   } finally {
     await h.stop();

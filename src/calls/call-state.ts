@@ -1,0 +1,68 @@
+// What the exporter knows about one call while it waits for Twilio's final summary. Plain data, so a
+// durable or shared store can serialise it. Reducers here are pure: no clock, no I/O.
+import type { CallEventRecord, CallSummaryRecord, SummaryStage } from '../events/types.js';
+
+/** Root span events kept per call; past it events are counted as dropped (OTel's own limit is 128 by default). */
+export const MAX_EVENTS_PER_CALL = 1000;
+
+export interface CallState {
+  callSid: string;
+  accountSid: string | undefined;
+  /** Receive time (epoch ms) of the last data for this call: drives idle finalisation. */
+  lastActivityAt: number;
+  /** Earliest and latest payload timestamps seen (events, metrics), epoch ms. */
+  earliestAt: number | undefined;
+  latestAt: number | undefined;
+  /** Call events, each once, in arrival order (sorted when emitted). */
+  events: CallEventRecord[];
+  droppedEvents: number;
+  /** Best summary so far: complete > predicted-complete > partial, then higher processing_version. */
+  summary: CallSummaryRecord | undefined;
+}
+
+/** What remains of a call after its root span went out: enough to route late data and refuse repeats. */
+export interface FinalisedCall {
+  callSid: string;
+  finalisedAt: number;
+  reason: FinaliseReason;
+  summaryStage: SummaryStage | undefined;
+  processingVersion: number;
+}
+
+export type FinaliseReason = 'complete' | 'idle' | 'capacity';
+
+export function newCallState(callSid: string, accountSid: string | undefined, now: number): CallState {
+  return { callSid, accountSid, lastActivityAt: now, earliestAt: undefined, latestAt: undefined, events: [], droppedEvents: 0, summary: undefined };
+}
+
+export function touch(state: CallState, at: number | undefined, now: number, accountSid: string | undefined): void {
+  state.lastActivityAt = Math.max(state.lastActivityAt, now);
+  state.accountSid ??= accountSid;
+  if (at === undefined) return;
+  state.earliestAt = state.earliestAt === undefined ? at : Math.min(state.earliestAt, at);
+  state.latestAt = state.latestAt === undefined ? at : Math.max(state.latestAt, at);
+}
+
+export function addEvent(state: CallState, event: CallEventRecord): void {
+  if (state.events.length >= MAX_EVENTS_PER_CALL) {
+    state.droppedEvents++;
+    return;
+  }
+  state.events.push(event);
+}
+
+const STAGE_RANK: Record<SummaryStage, number> = { partial: 1, 'predicted-complete': 2, complete: 3 };
+
+/** Twilio sends several snapshots per call, out of order and at least once (reference section 8, item 11). */
+export function isNewerSummary(candidate: { stage: SummaryStage; processingVersion: number }, current: { stage: SummaryStage | undefined; processingVersion: number } | undefined): boolean {
+  if (current?.stage === undefined) return true;
+  const a = STAGE_RANK[candidate.stage];
+  const b = STAGE_RANK[current.stage];
+  return a !== b ? a > b : candidate.processingVersion > current.processingVersion;
+}
+
+export function applySummary(state: CallState, summary: CallSummaryRecord): void {
+  const current = state.summary === undefined ? undefined : { stage: state.summary.stage, processingVersion: state.summary.processingVersion };
+  if (isNewerSummary(summary, current)) state.summary = summary;
+  state.accountSid ??= summary.accountSid;
+}

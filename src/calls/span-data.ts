@@ -1,0 +1,23 @@
+// A span as plain data: what the call stage decides, before telemetry/ turns it into OTLP.
+export type AttrValue = string | number | boolean | string[] | number[];
+export type Attrs = Record<string, AttrValue>;
+
+export interface SpanEventData {
+  name: string;
+  /** Epoch ms. */
+  timeMs: number;
+  attributes: Attrs;
+}
+
+export interface SpanData {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  name: string;
+  startMs: number;
+  endMs: number;
+  attributes: Attrs;
+  events: SpanEventData[];
+  droppedEvents: number;
+  status: { code: 'unset' | 'ok' | 'error'; message: string | undefined };
+}
