@@ -21,7 +21,11 @@ function describeType(value: unknown): string {
 }
 
 // Plain decimal notation only: Number() would also accept "0x1f", "0b1", " " and "Infinity".
-const NUMERIC_STRING = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+// `\d+(?:\.\d*)?` rather than `\d+\.?\d*`: the latter backtracks quadratically on a long digit run
+// followed by a non-digit, and one signed 1 MiB body could stall the event loop for minutes.
+const NUMERIC_STRING = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** Longer than any number Twilio sends; longer strings are refused before any pattern runs. */
+const MAX_NUMERIC_STRING = 64;
 
 interface NumberRules {
   /** Inclusive bounds checked on the value as Twilio sent it (before scaling). */
@@ -56,7 +60,7 @@ export function numberField(rules: NumberRules = {}) {
       } else if (typeof value === 'string') {
         const trimmed = value.trim();
         if (trimmed === '') return undefined;
-        if (!NUMERIC_STRING.test(trimmed)) {
+        if (trimmed.length > MAX_NUMERIC_STRING || !NUMERIC_STRING.test(trimmed)) {
           ctx.addIssue({ code: 'custom', message: 'Invalid input: expected number, received non-numeric string' });
           return z.NEVER;
         }

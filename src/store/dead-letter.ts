@@ -60,11 +60,27 @@ export class FileDeadLetterSink implements DeadLetterSink {
     this.handle = undefined;
   }
 
+  /** Writes the letters in chunks that each fit the current file, rotating between chunks. */
   private async append(letters: readonly DeadLetter[]): Promise<void> {
-    if (letters.length === 0) return;
-    const text = letters.map((l) => this.line(l)).join('');
-    const bytes = Buffer.byteLength(text);
-    if (this.size > 0 && this.size + bytes > this.halfBudget) await this.rotate();
+    let chunk = '';
+    let chunkBytes = 0;
+    for (const letter of letters) {
+      const line = this.line(letter);
+      const bytes = Buffer.byteLength(line);
+      if (this.size + chunkBytes + bytes > this.halfBudget && this.size + chunkBytes > 0) {
+        await this.flushChunk(chunk, chunkBytes);
+        chunk = '';
+        chunkBytes = 0;
+        await this.rotate();
+      }
+      chunk += line;
+      chunkBytes += bytes;
+    }
+    await this.flushChunk(chunk, chunkBytes);
+  }
+
+  private async flushChunk(text: string, bytes: number): Promise<void> {
+    if (bytes === 0) return;
     if (this.handle === undefined) await this.open();
     const handle = this.handle;
     if (handle === undefined) throw new Error('dead-letter file is not open');

@@ -6,6 +6,7 @@ import {
   isoTimestamp,
   msToSeconds,
   num,
+  numberField,
   optBoolean,
   optLowerString,
   optString,
@@ -189,4 +190,12 @@ describe('resolveEdge', () => {
     assert.deepEqual(resolveEdge('sao-paulo', { carrier_edge: {} }, 'gateway'), { edge: 'carrier_edge', locationFromEdgeField: 'sao-paulo' });
     assert.deepEqual(resolveEdge('not a location!', {}, 'gateway'), { edge: undefined, locationFromEdgeField: undefined });
   });
+});
+
+test('numeric strings longer than any number Twilio sends are refused before pattern matching', () => {
+  const schema = numberField();
+  assert.equal(schema.safeParse(`${'1'.repeat(1_000_000)}x`).success, false);
+  assert.equal(schema.safeParse('1'.repeat(65)).success, false);
+  const longest = schema.safeParse(`0.${'5'.repeat(62)}`);
+  assert.ok(longest.success && longest.data !== undefined && Math.abs(longest.data - 0.5555555555555556) < 1e-15);
 });

@@ -57,3 +57,17 @@ test('an event too large or too deep to keep is recorded without its body', asyn
   assert.match(lines[0].event_omitted, /larger/);
   assert.match(lines[1].event_omitted, /serialis/);
 });
+
+test('one batch larger than the budget still leaves both files within it, newest letters kept', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dl-'));
+  const budget = 64 * 1024;
+  const sink = new FileDeadLetterSink(dir, budget);
+  await sink.open();
+  await sink.write(Array.from({ length: 3000 }, (_, i) => letter(i)));
+  await sink.close();
+  const current = (await stat(join(dir, DEAD_LETTER_FILE))).size;
+  const rotated = (await stat(join(dir, `${DEAD_LETTER_FILE}.1`))).size;
+  assert.ok(current + rotated <= budget, `${current} + ${rotated} <= ${budget}`);
+  const last = (await readFile(join(dir, DEAD_LETTER_FILE), 'utf8')).trim().split('\n').pop() ?? '';
+  assert.equal(JSON.parse(last).id, 'EZ2999');
+});
