@@ -82,9 +82,19 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     retryInitialMs: config.traces?.retryInitialMs ?? 1000,
     retryMaxMs: 5 * 60_000,
     giveUpAfterMs: config.traces?.giveUpAfterMs ?? 0,
-    onExportFailure: () => metrics.exportFailure('traces'),
+    onExportFailure: () => {
+      metrics.exportFailure('traces');
+      warnExportFailure();
+    },
     onDropped: (reason, spans) => metrics.spansDropped(reason, spans),
   });
+  // One warning a minute at most: a backend outage should be visible in logs without flooding them.
+  let lastExportWarning = Number.NEGATIVE_INFINITY;
+  const warnExportFailure = () => {
+    if (clock.now() - lastExportWarning < 60_000) return;
+    lastExportWarning = clock.now();
+    logger.warn({ queuedSpans: traces.queued() }, 'OTLP trace export failed; retrying with backoff. Check OTEL_EXPORTER_OTLP_ENDPOINT');
+  };
   const calls = new CallAssembler({
     store: callStore,
     clock,
