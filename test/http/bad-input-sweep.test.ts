@@ -5,6 +5,7 @@
 // case can be reproduced alone). The contract (DESIGN section 3): a signed body is answered 200, 400,
 // 413 or 415, never 5xx, never a hang; the process survives; memory stays bounded.
 import { after, before, describe, test } from 'node:test';
+import { EVENT_TYPES } from '../../src/events/types.js';
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -148,16 +149,6 @@ function setAt(root: unknown, path: readonly PathSegment[], value: unknown): voi
 // ---------------------------------------------------------------------------------------------
 // Material
 
-const EVENT_TYPES = [
-  'com.twilio.voice.insights.call-event.gateway',
-  'com.twilio.voice.insights.call-event.sdk',
-  'com.twilio.voice.insights.call-metrics.gateway',
-  'com.twilio.voice.insights.call-metrics.sdk',
-  'com.twilio.voice.insights.call-summary.partial',
-  'com.twilio.voice.insights.call-summary.predicted-complete',
-  'com.twilio.voice.insights.call-summary.complete',
-  'com.twilio.eventstreams.test-event',
-] as const;
 
 const ALL_FIXTURES = listFixtures();
 const VALID_EVENTS = ALL_FIXTURES.filter((f) => !f.startsWith('invalid/')).flatMap((f) => loadFixtureEvents(f));
