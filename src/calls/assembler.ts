@@ -9,6 +9,7 @@ import type { EventHandlers, EventMeta } from '../pipeline/dispatch.js';
 import type { CallStore } from '../store/call-store.js';
 import { addEvent, applySummary, isNewerSummary, newCallState, touch, type CallState, type FinaliseReason } from './call-state.js';
 import type { SpanData } from './span-data.js';
+import { KeyedLock } from './keyed-lock.js';
 import { buildLateEventSpan, buildLateSummarySpan, buildRootSpan } from './trace-builder.js';
 
 export type LateKind = 'call-event' | 'call-summary' | 'call-metric';
@@ -28,9 +29,45 @@ export interface CallAssemblerDeps {
 }
 
 export class CallAssembler implements EventHandlers {
+  private readonly lock = new KeyedLock();
+
   constructor(private readonly deps: CallAssemblerDeps) {}
 
-  async onCallEvent(event: CallEventRecord, meta: EventMeta): Promise<void> {
+  onCallEvent(event: CallEventRecord, meta: EventMeta): Promise<void> {
+    return this.lock.run(event.callSid, () => this.callEvent(event, meta));
+  }
+
+  onCallMetric(sample: CallMetricSample): Promise<void> {
+    return this.lock.run(sample.callSid, () => this.callMetric(sample));
+  }
+
+  onCallSummary(summary: CallSummaryRecord, meta: EventMeta): Promise<void> {
+    return this.lock.run(summary.callSid, () => this.callSummary(summary, meta));
+  }
+
+  onSinkTest(): void {}
+
+  /** Finalises every call idle for longer than the idle timeout; called periodically. */
+  async sweep(): Promise<number> {
+    const idle = await this.deps.store.idleSince(this.deps.clock.now() - this.deps.idleTimeoutMs);
+    let finalised = 0;
+    for (const callSid of idle) {
+      finalised += await this.lock.run(callSid, async () => {
+        // Data may have arrived since the scan: only a call still pending and still idle is finalised.
+        const state = await this.deps.store.getPending(callSid);
+        if (state === undefined || state.lastActivityAt >= this.deps.clock.now() - this.deps.idleTimeoutMs) return 0;
+        await this.finalise(state, 'idle');
+        return 1;
+      });
+    }
+    return finalised;
+  }
+
+  pendingCount(): number {
+    return this.deps.store.pendingCount();
+  }
+
+  private async callEvent(event: CallEventRecord, meta: EventMeta): Promise<void> {
     if (await this.deps.store.getFinalised(event.callSid)) {
       this.deps.emitSpans([buildLateEventSpan(event, meta.info.id, this.options())]);
       this.deps.onLateData('call-event', 'late_span');
@@ -43,7 +80,7 @@ export class CallAssembler implements EventHandlers {
   }
 
   /** Samples are metrics, not span events; they only widen the call's time range and keep it active. */
-  async onCallMetric(sample: CallMetricSample): Promise<void> {
+  private async callMetric(sample: CallMetricSample): Promise<void> {
     if (await this.deps.store.getFinalised(sample.callSid)) {
       this.deps.onLateData('call-metric', 'ignored');
       return;
@@ -53,7 +90,7 @@ export class CallAssembler implements EventHandlers {
     await this.deps.store.putPending(state);
   }
 
-  async onCallSummary(summary: CallSummaryRecord, meta: EventMeta): Promise<void> {
+  private async callSummary(summary: CallSummaryRecord, meta: EventMeta): Promise<void> {
     const finalised = await this.deps.store.getFinalised(summary.callSid);
     if (finalised) {
       // A repeat of what the root span already says is no news; anything newer goes out as a late span.
@@ -71,22 +108,6 @@ export class CallAssembler implements EventHandlers {
     applySummary(state, summary);
     if (state.summary?.stage === 'complete') await this.finalise(state, 'complete');
     else await this.deps.store.putPending(state);
-  }
-
-  onSinkTest(): void {}
-
-  /** Finalises every call idle for longer than the idle timeout; called periodically. */
-  async sweep(): Promise<number> {
-    const idle = await this.deps.store.idleSince(this.deps.clock.now() - this.deps.idleTimeoutMs);
-    for (const callSid of idle) {
-      const state = await this.deps.store.getPending(callSid);
-      if (state) await this.finalise(state, 'idle');
-    }
-    return idle.length;
-  }
-
-  pendingCount(): number {
-    return this.deps.store.pendingCount();
   }
 
   private async pending(callSid: string, accountSid: string | undefined): Promise<CallState> {

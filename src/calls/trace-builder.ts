@@ -19,7 +19,8 @@ export function buildRootSpan(state: CallState, reason: FinaliseReason, opts: Bu
   const start = s?.startTime ?? s?.createdTime ?? state.earliestAt ?? state.lastActivityAt;
   const end = Math.max(start, s?.endTime ?? state.latestAt ?? start);
   const attributes: Attrs = { 'twilio.call_sid': state.callSid, 'twilio.finalised_by': reason, 'twilio.summary.state': s?.stage ?? 'none' };
-  put(attributes, 'twilio.account_sid', state.accountSid ?? s?.accountSid);
+  // The summary names the account authoritatively; earlier data only fills in when there is none.
+  put(attributes, 'twilio.account_sid', s?.accountSid ?? state.accountSid);
   Object.assign(attributes, s === undefined ? {} : summaryAttributes(s, opts.exposePii));
   return {
     traceId: traceIdFor(state.callSid),
@@ -49,13 +50,16 @@ function spanEvent(e: CallEventRecord, opts: BuildOptions): SpanEventData {
 
 /** A call event that arrived after the root span was exported. */
 export function buildLateEventSpan(event: CallEventRecord, cloudEventId: string, opts: BuildOptions): SpanData {
-  return lateSpan(event.callSid, cloudEventId, event.timestamp, event.timestamp, { 'twilio.late.kind': 'call-event' }, [spanEvent(event, opts)]);
+  const extra: Attrs = { 'twilio.late.kind': 'call-event' };
+  put(extra, 'twilio.account_sid', event.accountSid);
+  return lateSpan(event.callSid, cloudEventId, event.timestamp, event.timestamp, extra, [spanEvent(event, opts)]);
 }
 
 /** A summary newer than the one the root span was built from. */
 export function buildLateSummarySpan(summary: CallSummaryRecord, cloudEventId: string, receivedAt: number, opts: BuildOptions): SpanData {
   const at = summary.endTime ?? receivedAt;
   const attributes: Attrs = { 'twilio.late.kind': 'call-summary', 'twilio.summary.state': summary.stage, ...summaryAttributes(summary, opts.exposePii) };
+  put(attributes, 'twilio.account_sid', summary.accountSid);
   const span = lateSpan(summary.callSid, cloudEventId, at, at, attributes, []);
   return { ...span, status: callStatus(summary) };
 }

@@ -130,8 +130,10 @@ export interface OtlpReceiverError {
 }
 
 export interface OtlpReceiverOptions {
-  /** Answer 503 to the first N OTLP requests (to test exporter retries); their data is not kept. */
+  /** Answer `failStatus` to the first N OTLP requests (to test exporter retries); their data is not kept. */
   failFirst?: number;
+  /** Status of those first answers (default 503, which the OTLP exporters retry themselves; 500 they do not). */
+  failStatus?: number;
   /** Send `Retry-After: <seconds>` with those 503s (the OTLP exporters honour it; 0 retries at once). */
   retryAfterSeconds?: number;
   /** Status for well-formed requests (default 200). Data is kept only when it is 2xx. */
@@ -878,7 +880,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: Receiver
   state.seen += 1;
   if (state.seen <= (opts.failFirst ?? 0)) {
     const retryAfter: Record<string, string> = opts.retryAfterSeconds === undefined ? {} : { 'retry-after': String(opts.retryAfterSeconds) };
-    return answer(503, `failing request ${state.seen} of the first ${opts.failFirst ?? 0} on purpose`, retryAfter);
+    return answer(opts.failStatus ?? 503, `failing request ${state.seen} of the first ${opts.failFirst ?? 0} on purpose`, retryAfter);
   }
 
   let decoded: { spans: OtlpSpan[]; points: OtlpMetricPoint[] };
