@@ -6,6 +6,8 @@ import { createApp } from './app.js';
 import { systemClock } from './clock.js';
 import { describeConfig, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { runSimulateCommand } from './sim/cli.js';
+import { SIMULATE_FLAGS, type RawSimulateOptions } from './sim/options.js';
 import { VERSION } from './version.js';
 
 /** Exit code for configuration problems, distinct from crashes (1). */
@@ -86,6 +88,11 @@ const program = new Command()
   .version(VERSION);
 program.command('serve', { isDefault: true }).description('run the webhook receiver and the /metrics endpoint').action(serve);
 program.command('check-config').description('validate the environment configuration and print the effective settings').action(checkConfig);
+const simulateCommand = program
+  .command('simulate')
+  .description('send realistic, signed synthetic Twilio Call Insights traffic to a running exporter; prints a JSON report');
+for (const [flags, description] of SIMULATE_FLAGS) simulateCommand.option(flags, description);
+simulateCommand.action((options: RawSimulateOptions) => runSimulateCommand(options));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`voice-insights-exporter: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -1,0 +1,167 @@
+// What the simulator did, in numbers that reconcile with the exporter's /metrics:
+//   events.byType[type].delivered   = voice_insights_exporter_events_total{type, outcome="accepted"}
+//   events.duplicatesSent           = sum of voice_insights_exporter_events_total{outcome="duplicate"}
+//   intervalPackets.received        = sum of twilio_voice_packets_received_total
+//   calls.completeSummaryDelivered  = sum of twilio_voice_calls_total
+// when every delivery was answered 2xx (http.byStatus).
+import type { CallPlan } from './call-plan.js';
+import type { SimEvent } from './cloudevents.js';
+import type { Edge } from './model.js';
+import type { Delivery } from './schedule.js';
+import type { Answer } from './sender.js';
+
+export interface TypeCounts {
+  /** Unique events generated for calls started in this run. */
+  planned: number;
+  /** Unique events sent at least once. */
+  sent: number;
+  /** Unique events answered 2xx at least once. */
+  delivered: number;
+  /** Repeat deliveries of an event id already sent. */
+  duplicates: number;
+}
+
+export interface SimReport {
+  settings: {
+    target: string;
+    seed: number;
+    rate: number;
+    durationSeconds: number | null;
+    speed: number;
+    badShare: number;
+    duplicateShare: number;
+    outOfOrderShare: number;
+  };
+  startedAt: string;
+  wallSeconds: number;
+  /** True when the run was stopped (Ctrl-C) before everything was delivered. */
+  interrupted: boolean;
+  calls: {
+    started: number;
+    byType: Record<string, number>;
+    /** good, or the bad flavour the call was given. */
+    byOutcome: Record<string, number>;
+    /** Summary call_state. */
+    byState: Record<string, number>;
+    /** Calls whose call-summary.complete was answered 2xx: the exporter finalises exactly these. */
+    completeSummaryDelivered: number;
+  };
+  events: {
+    byType: Record<string, TypeCounts>;
+    planned: number;
+    sent: number;
+    delivered: number;
+    /** POSTs made, duplicates included. */
+    deliveries: number;
+    duplicatesSent: number;
+    /** Deliveries held back to arrive out of order. */
+    reorderedSent: number;
+    /** Deliveries still scheduled when the run ended (final wait elapsed or interrupted). */
+    undelivered: number;
+  };
+  /** Delivered unique metrics events. */
+  metricSamples: { gateway: number; sdk: number };
+  /** Interval packet counts of delivered unique metrics events (never the cumulative totals). */
+  intervalPackets: { byEdge: Partial<Record<Edge, { received: number; lost: number }>>; received: number; lost: number };
+  http: { byStatus: Record<string, number> };
+}
+
+/** A URL with any `user:pass@` replaced, for printing. */
+export function maskUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1***@');
+}
+
+function bump(record: Record<string, number>, key: string, by = 1): void {
+  record[key] = (record[key] ?? 0) + by;
+}
+
+export class ReportBuilder {
+  private readonly startedAt: number;
+  private readonly calls: SimReport['calls'] = { started: 0, byType: {}, byOutcome: {}, byState: {}, completeSummaryDelivered: 0 };
+  private readonly byType: Record<string, TypeCounts> = {};
+  private deliveries = 0;
+  private duplicates = 0;
+  private reordered = 0;
+  private readonly samples = { gateway: 0, sdk: 0 };
+  private readonly packets: SimReport['intervalPackets'] = { byEdge: {}, received: 0, lost: 0 };
+  private readonly byStatus: Record<string, number> = {};
+
+  private readonly settings: SimReport['settings'];
+
+  constructor(
+    settings: SimReport['settings'],
+    startedAtMs: number,
+  ) {
+    this.settings = { ...settings, target: maskUrl(settings.target) };
+    this.startedAt = startedAtMs;
+  }
+
+  callStarted(plan: CallPlan, events: readonly SimEvent[]): void {
+    this.calls.started++;
+    bump(this.calls.byType, plan.callType);
+    bump(this.calls.byOutcome, plan.flavour);
+    bump(this.calls.byState, plan.callState);
+    for (const e of events) this.counts(e.type).planned++;
+  }
+
+  /** Called as a delivery is handed to the sender. */
+  sending(d: Delivery): void {
+    this.deliveries++;
+    const counts = this.counts(d.event.type);
+    if (d.state.sent) {
+      this.duplicates++;
+      counts.duplicates++;
+    } else {
+      d.state.sent = true;
+      counts.sent++;
+    }
+    if (d.reordered) this.reordered++;
+  }
+
+  answered(d: Delivery, answer: Answer): void {
+    bump(this.byStatus, String(answer));
+    if (typeof answer !== 'number' || answer < 200 || answer > 299 || d.state.delivered) return;
+    d.state.delivered = true;
+    const e = d.event;
+    this.counts(e.type).delivered++;
+    if (e.type === 'com.twilio.voice.insights.call-summary.complete') this.calls.completeSummaryDelivered++;
+    if (e.packets) {
+      if (e.packets.edge === 'sdk_edge') this.samples.sdk++;
+      else this.samples.gateway++;
+      const edge = (this.packets.byEdge[e.packets.edge] ??= { received: 0, lost: 0 });
+      edge.received += e.packets.received;
+      edge.lost += e.packets.lost;
+      this.packets.received += e.packets.received;
+      this.packets.lost += e.packets.lost;
+    }
+  }
+
+  finish(nowMs: number, undelivered: number, interrupted: boolean): SimReport {
+    const types = Object.values(this.byType);
+    const sum = (k: keyof TypeCounts) => types.reduce((s, c) => s + c[k], 0);
+    return {
+      settings: this.settings,
+      startedAt: new Date(this.startedAt).toISOString(),
+      wallSeconds: Math.round(nowMs - this.startedAt) / 1000,
+      interrupted,
+      calls: structuredClone(this.calls),
+      events: {
+        byType: structuredClone(this.byType),
+        planned: sum('planned'),
+        sent: sum('sent'),
+        delivered: sum('delivered'),
+        deliveries: this.deliveries,
+        duplicatesSent: this.duplicates,
+        reorderedSent: this.reordered,
+        undelivered,
+      },
+      metricSamples: { ...this.samples },
+      intervalPackets: structuredClone(this.packets),
+      http: { byStatus: { ...this.byStatus } },
+    };
+  }
+
+  private counts(type: string): TypeCounts {
+    return (this.byType[type] ??= { planned: 0, sent: 0, delivered: 0, duplicates: 0 });
+  }
+}
