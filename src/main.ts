@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// CLI entry point: `voice-insights-exporter [serve]`, `check-config`.
+// CLI entry point: `voice-insights-exporter [serve]`, `replay FILE`, `simulate`, `check-config`.
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { createApp } from './app.js';
 import { systemClock } from './clock.js';
 import { describeConfig, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { replayFile } from './pipeline/replay.js';
 import { runSimulateCommand } from './sim/cli.js';
 import { SIMULATE_FLAGS, type RawSimulateOptions } from './sim/options.js';
 import { VERSION } from './version.js';
@@ -77,6 +78,20 @@ function warnAboutSecurity(config: Config, logger: Logger): void {
   }
 }
 
+async function replay(file: string, opts: { finalisePending?: boolean }): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger(config.logLevel);
+  const app = await createApp(config, { clock: systemClock, logger });
+  const report = await replayFile(file, app.ingest, () => systemClock.now());
+  const pendingCalls = app.calls.pendingCount();
+  // Without the durable store, calls still waiting for their complete summary end with this process.
+  const finalised = opts.finalisePending === true ? await app.calls.sweep(Number.NEGATIVE_INFINITY) : 0;
+  await app.traces.flush(60_000).catch((err: unknown) => logger.warn({ err: String(err) }, 'not every span was exported'));
+  await app.telemetry.flush();
+  await app.stop();
+  process.stdout.write(`${JSON.stringify({ ...report, pendingCalls, finalised })}\n`);
+}
+
 function checkConfig(): void {
   const config = readConfig();
   process.stdout.write(`${JSON.stringify(describeConfig(config), null, 2)}\nconfiguration OK\n`);
@@ -87,6 +102,12 @@ const program = new Command()
   .description('Twilio Voice Insights Call Insights events (Event Streams webhooks) to OpenTelemetry metrics and traces')
   .version(VERSION);
 program.command('serve', { isDefault: true }).description('run the webhook receiver and the /metrics endpoint').action(serve);
+program
+  .command('replay')
+  .argument('<file>', 'JSON array, JSON lines of CloudEvents or Twilio bodies, or the dead-letter file')
+  .option('--finalise-pending', 'finalise calls still waiting for their complete summary at the end (sends their traces now)')
+  .description('feed recorded CloudEvents through the same pipeline (dedup, metrics, traces); prints a JSON report')
+  .action(replay);
 program.command('check-config').description('validate the environment configuration and print the effective settings').action(checkConfig);
 const simulateCommand = program
   .command('simulate')

@@ -47,15 +47,15 @@ export class CallAssembler implements EventHandlers {
 
   onSinkTest(): void {}
 
-  /** Finalises every call idle for longer than the idle timeout; called periodically. */
-  async sweep(): Promise<number> {
-    const idle = await this.deps.store.idleSince(this.deps.clock.now() - this.deps.idleTimeoutMs);
+  /** Finalises every call idle for longer than `idleMs` (default CALL_IDLE_TIMEOUT); called periodically. */
+  async sweep(idleMs = this.deps.idleTimeoutMs): Promise<number> {
+    const idle = await this.deps.store.idleSince(this.deps.clock.now() - idleMs);
     let finalised = 0;
     for (const callSid of idle) {
       finalised += await this.lock.run(callSid, async () => {
         // Data may have arrived since the scan: only a call still pending and still idle is finalised.
         const state = await this.deps.store.getPending(callSid);
-        if (state === undefined || state.lastActivityAt >= this.deps.clock.now() - this.deps.idleTimeoutMs) return 0;
+        if (state === undefined || state.lastActivityAt >= this.deps.clock.now() - idleMs) return 0;
         await this.finalise(state, 'idle');
         return 1;
       });
