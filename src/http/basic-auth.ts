@@ -39,7 +39,7 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
 }
 
-/** Percent-decoded userinfo of a URL (https://user:p%40ss@host/ -> user / p@ss), if it has any. */
+/** Percent-decoded userinfo of a URL (https://user:p%40ss@host/ -> user / p@ss), when it carries one. */
 export function credentialsFromUrl(url: string): BasicCredentials | undefined {
   let parsed: URL;
   try {

@@ -5,6 +5,7 @@
 // case can be reproduced alone). The contract (DESIGN section 3): a signed body is answered 200, 400,
 // 413 or 415, never 5xx, never a hang; the process survives; memory stays bounded.
 import { after, before, describe, test } from 'node:test';
+import { Rng as SimRng } from '../../src/sim/random.js';
 import { EVENT_TYPES } from '../../src/events/types.js';
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
@@ -28,35 +29,10 @@ const MiB = 1024 * 1024;
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness
 
-class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  /** mulberry32: uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** Integer in [lo, hi]. */
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
+/** The simulator's seeded generator, plus what hostile bodies need. */
+class Rng extends SimRng {
   bool(p = 0.5): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    const item = items[Math.floor(this.next() * items.length)];
-    if (item === undefined) throw new Error('pick from an empty list');
-    return item;
-  }
-  hex(digits: number): string {
-    let out = '';
-    for (let i = 0; i < digits; i++) out += '0123456789abcdef'[this.int(0, 15)];
-    return out;
+    return this.chance(p);
   }
   bytes(length: number): Buffer {
     const out = Buffer.alloc(length);
