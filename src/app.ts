@@ -82,6 +82,7 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     retryInitialMs: config.traces?.retryInitialMs ?? 1000,
     retryMaxMs: 5 * 60_000,
     giveUpAfterMs: config.traces?.giveUpAfterMs ?? 0,
+    now: () => clock.now(),
     onExportFailure: () => {
       metrics.exportFailure('traces');
       warnExportFailure();
