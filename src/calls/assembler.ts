@@ -113,12 +113,16 @@ export class CallAssembler implements EventHandlers {
   private async pending(callSid: string, accountSid: string | undefined): Promise<CallState> {
     const existing = await this.deps.store.getPending(callSid);
     if (existing) return existing;
-    // A full store makes room by finalising the least recently active call early, rather than refusing data.
+    // A full store makes room by finalising the least recently active call early, rather than refusing
+    // data. That call is finalised under its own lock; no cycle is possible, since only a call that is
+    // not pending yet ever waits here, and only for a pending one.
     while (this.deps.store.pendingCount() >= this.deps.maxPendingCalls) {
       const oldest = await this.deps.store.oldestPending();
-      const state = oldest === undefined ? undefined : await this.deps.store.getPending(oldest);
-      if (state === undefined) break;
-      await this.finalise(state, 'capacity');
+      if (oldest === undefined) break;
+      await this.lock.run(oldest, async () => {
+        const state = await this.deps.store.getPending(oldest);
+        if (state !== undefined) await this.finalise(state, 'capacity');
+      });
     }
     return newCallState(callSid, accountSid, this.deps.clock.now());
   }
