@@ -3,7 +3,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { CATALOG } from '../src/telemetry/catalog.js';
 
-export const TABLE_START = '<!-- metrics-table: generated from src/telemetry/catalog.ts; test/readme.test.ts keeps it in step -->';
+export const TABLE_START =
+  '<!-- metrics-table: generated from src/telemetry/catalog.ts; test/readme.test.ts keeps it in step -->';
 export const TABLE_END = '<!-- /metrics-table -->';
 
 export function renderMetricsTable(): string {

@@ -73,7 +73,9 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     readiness.set('data_dir', `DATA_DIR ${config.dataDir} is not writable`);
   }
 
-  const limiter = new LabelLimiter(config.metricLabelMaxValues, (metric, label) => metrics.labelOverflow(metric, label));
+  const limiter = new LabelLimiter(config.metricLabelMaxValues, (metric, label) =>
+    metrics.labelOverflow(metric, label),
+  );
   const callOutcomes = createCallOutcomeRecorder(telemetry.meter, limiter);
   const traces = createTraceEmitter({
     resource: telemetry.resource,
@@ -94,7 +96,10 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
   const warnExportFailure = () => {
     if (clock.now() - lastExportWarning < 60_000) return;
     lastExportWarning = clock.now();
-    logger.warn({ queuedSpans: traces.queued() }, 'OTLP trace export failed; retrying with backoff. Check OTEL_EXPORTER_OTLP_ENDPOINT');
+    logger.warn(
+      { queuedSpans: traces.queued() },
+      'OTLP trace export failed; retrying with backoff. Check OTEL_EXPORTER_OTLP_ENDPOINT',
+    );
   };
   const calls = new CallAssembler({
     store: callStore,
@@ -111,7 +116,9 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
   const ingest = new Ingest({ clock, dedup, deadLetters, handlers, metrics, logger });
 
   const koa = createWebhookApp(config, { ingest, readiness, metrics, logger });
-  const webhookServer = createHttpServer(koa.callback());
+  const handleRequest = koa.callback();
+  // Koa's handler settles its own errors (ctx.onerror); node:http ignores the returned promise either way.
+  const webhookServer = createHttpServer((req, res) => void handleRequest(req, res));
   // Twilio waits 5 s for an answer; a client holding a request open longer is not Twilio.
   webhookServer.requestTimeout = 30_000;
   webhookServer.headersTimeout = 10_000;
@@ -142,7 +149,9 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
       if (sweepTimer !== undefined) clearInterval(sweepTimer);
       await Promise.all([close(webhookServer), close(metricsServer)]);
       await deadLetters.close();
-      await traces.flush(2_000).catch((err: unknown) => logger.warn({ err: String(err) }, 'trace export queue not drained at shutdown'));
+      await traces
+        .flush(2_000)
+        .catch((err: unknown) => logger.warn({ err: String(err) }, 'trace export queue not drained at shutdown'));
       await traces.shutdown();
       await telemetry.shutdown();
     },

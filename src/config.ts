@@ -14,17 +14,27 @@ const positiveInt = (fallback: number, min = 1) => z.coerce.number().int().min(m
 const csv = z
   .string()
   .optional()
-  .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
 
 const absoluteHttpUrl = z
   .string()
   .trim()
   .optional()
   .transform((v) => (v === '' ? undefined : v))
-  .refine((v) => v === undefined || (/^https?:\/\/[^/]/i.test(v) && URL.canParse(v)), 'must be an absolute http(s) URL');
+  .refine(
+    (v) => v === undefined || (/^https?:\/\/[^/]/i.test(v) && URL.canParse(v)),
+    'must be an absolute http(s) URL',
+  );
 
 /** Only the OTLP/HTTP transports are shipped; grpc would need another exporter package. */
-const otlpProtocol = z.enum(['http/protobuf', 'http/json'], { message: 'must be http/protobuf or http/json (grpc is not supported)' });
+const otlpProtocol = z.enum(['http/protobuf', 'http/json'], {
+  message: 'must be http/protobuf or http/json (grpc is not supported)',
+});
 
 const envSchema = z.object({
   PORT: port(8080),
@@ -34,7 +44,10 @@ const envSchema = z.object({
   TWILIO_AUTH_TOKEN: csv,
   PUBLIC_URL: absoluteHttpUrl,
   TRUST_PROXY: bool(false),
-  WEBHOOK_PATH: z.string().regex(/^\/[A-Za-z0-9._~\-/]*$/, 'must be a path starting with /').default('/events'),
+  WEBHOOK_PATH: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._~\-/]*$/, 'must be a path starting with /')
+    .default('/events'),
   BASIC_AUTH_USER: z.string().optional(),
   BASIC_AUTH_PASSWORD: z.string().optional(),
   INSECURE_ACCEPT_UNSIGNED: bool(false),

@@ -11,7 +11,17 @@ export function createLogger(level: LevelWithSilent, destination?: DestinationSt
       base: { service: 'voice-insights-exporter' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
-        paths: ['token', 'tokens', 'authToken', 'authTokens', 'password', '*.password', 'authorization', '*.authorization', 'headers'],
+        paths: [
+          'token',
+          'tokens',
+          'authToken',
+          'authTokens',
+          'password',
+          '*.password',
+          'authorization',
+          '*.authorization',
+          'headers',
+        ],
         censor: '[redacted]',
       },
     },

@@ -19,7 +19,9 @@ function readConfig(): Config {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const result = loadConfig(process.env);
   if (!result.ok) {
-    process.stderr.write(`voice-insights-exporter: invalid configuration:\n${result.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    process.stderr.write(
+      `voice-insights-exporter: invalid configuration:\n${result.problems.map((p) => `  - ${p}`).join('\n')}\n`,
+    );
     process.exit(EXIT_CONFIG);
   }
   return result.config;
@@ -32,7 +34,10 @@ async function serve(): Promise<void> {
   const { webhookPort, metricsPort } = await app.start();
   logger.info({ config: describeConfig(config), version: VERSION }, 'configuration');
   logger.info(
-    { webhook: `http://${config.host}:${webhookPort}${config.webhookPath}`, metrics: `http://${config.metricsHost}:${metricsPort}/metrics` },
+    {
+      webhook: `http://${config.host}:${webhookPort}${config.webhookPath}`,
+      metrics: `http://${config.metricsHost}:${metricsPort}/metrics`,
+    },
     'voice-insights-exporter listening',
   );
   warnAboutSecurity(config, logger);
@@ -86,7 +91,9 @@ async function replay(file: string, opts: { finalisePending?: boolean }): Promis
   const pendingCalls = app.calls.pendingCount();
   // Without the durable store, calls still waiting for their complete summary end with this process.
   const finalised = opts.finalisePending === true ? await app.calls.sweep(Number.NEGATIVE_INFINITY) : 0;
-  await app.traces.flush(60_000).catch((err: unknown) => logger.warn({ err: String(err) }, 'not every span was exported'));
+  await app.traces
+    .flush(60_000)
+    .catch((err: unknown) => logger.warn({ err: String(err) }, 'not every span was exported'));
   await app.telemetry.flush();
   await app.stop();
   process.stdout.write(`${JSON.stringify({ ...report, pendingCalls, finalised })}\n`);
@@ -99,19 +106,32 @@ function checkConfig(): void {
 
 const program = new Command()
   .name('voice-insights-exporter')
-  .description('Twilio Voice Insights Call Insights events (Event Streams webhooks) to OpenTelemetry metrics and traces')
+  .description(
+    'Twilio Voice Insights Call Insights events (Event Streams webhooks) to OpenTelemetry metrics and traces',
+  )
   .version(VERSION);
-program.command('serve', { isDefault: true }).description('run the webhook receiver and the /metrics endpoint').action(serve);
+program
+  .command('serve', { isDefault: true })
+  .description('run the webhook receiver and the /metrics endpoint')
+  .action(serve);
 program
   .command('replay')
   .argument('<file>', 'JSON array, JSON lines of CloudEvents or Twilio bodies, or the dead-letter file')
-  .option('--finalise-pending', 'finalise calls still waiting for their complete summary at the end (sends their traces now)')
+  .option(
+    '--finalise-pending',
+    'finalise calls still waiting for their complete summary at the end (sends their traces now)',
+  )
   .description('feed recorded CloudEvents through the same pipeline (dedup, metrics, traces); prints a JSON report')
   .action(replay);
-program.command('check-config').description('validate the environment configuration and print the effective settings').action(checkConfig);
+program
+  .command('check-config')
+  .description('validate the environment configuration and print the effective settings')
+  .action(checkConfig);
 const simulateCommand = program
   .command('simulate')
-  .description('send realistic, signed synthetic Twilio Call Insights traffic to a running exporter; prints a JSON report');
+  .description(
+    'send realistic, signed synthetic Twilio Call Insights traffic to a running exporter; prints a JSON report',
+  );
 for (const [flags, description] of SIMULATE_FLAGS) simulateCommand.option(flags, description);
 simulateCommand.action((options: RawSimulateOptions) => runSimulateCommand(options));
 

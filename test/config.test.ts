@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '@jest/globals';
+import assert from './support/assert.js';
 import { describeConfig, loadConfig } from '../src/config.js';
 
 test('defaults need no variables at all', () => {
@@ -17,7 +17,13 @@ test('defaults need no variables at all', () => {
 
 test('every problem is reported at once, naming variables but never values', () => {
   const secret = 'sekrit-value-123';
-  const r = loadConfig({ PORT: 'eighty', METRICS_PORT: '70000', PUBLIC_URL: secret, TRUST_PROXY: 'maybe', DEDUP_TTL_SECONDS: '60' });
+  const r = loadConfig({
+    PORT: 'eighty',
+    METRICS_PORT: '70000',
+    PUBLIC_URL: secret,
+    TRUST_PROXY: 'maybe',
+    DEDUP_TTL_SECONDS: '60',
+  });
   assert.ok(!r.ok);
   const text = r.problems.join('\n');
   for (const name of ['PORT', 'METRICS_PORT', 'PUBLIC_URL', 'TRUST_PROXY', 'DEDUP_TTL_SECONDS']) {

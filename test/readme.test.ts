@@ -1,6 +1,6 @@
 // The README stays true: its metrics table is the catalog's, and its curl example really signs.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '@jest/globals';
+import assert from './support/assert.js';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
@@ -19,7 +19,9 @@ test('the README curl example signs a fixture the way the exporter verifies it',
   const h = await startExporter({ PUBLIC_URL: 'http://localhost:8080/events' });
   try {
     // The exporter listens on an ephemeral port; the signature is for the public URL as in the README.
-    const script = block.replaceAll('my-test-token', TEST_TOKEN).replace(/curl -sS "\$SIGNED_URL"/, `curl -sS "${h.webhookUrl}?\${SIGNED_URL#*\\?}"`);
+    const script = block
+      .replaceAll('my-test-token', TEST_TOKEN)
+      .replace(/curl -sS "\$SIGNED_URL"/, `curl -sS "${h.webhookUrl}?\${SIGNED_URL#*\\?}"`);
     const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', script]);
     assert.deepEqual(JSON.parse(stdout), { accepted: 1, duplicate: 0, invalid: 0, unknown_type: 0 });
   } finally {

@@ -7,7 +7,15 @@ import type { Clock } from '../clock.js';
 import type { CallEventRecord, CallMetricSample, CallSummaryRecord } from '../events/types.js';
 import type { EventHandlers, EventMeta } from '../pipeline/dispatch.js';
 import type { CallStore } from '../store/call-store.js';
-import { addEvent, applySummary, isNewerSummary, newCallState, touch, type CallState, type FinaliseReason } from './call-state.js';
+import {
+  addEvent,
+  applySummary,
+  isNewerSummary,
+  newCallState,
+  touch,
+  type CallState,
+  type FinaliseReason,
+} from './call-state.js';
 import type { SpanData } from './span-data.js';
 import { KeyedLock } from './keyed-lock.js';
 import { buildLateEventSpan, buildLateSummarySpan, buildRootSpan } from './trace-builder.js';
@@ -99,7 +107,11 @@ export class CallAssembler implements EventHandlers {
         return;
       }
       this.deps.emitSpans([buildLateSummarySpan(summary, meta.info.id, meta.receivedAt, this.options())]);
-      await this.deps.store.putFinalised({ ...finalised, summaryStage: summary.stage, processingVersion: summary.processingVersion });
+      await this.deps.store.putFinalised({
+        ...finalised,
+        summaryStage: summary.stage,
+        processingVersion: summary.processingVersion,
+      });
       this.deps.onLateData('call-summary', 'late_span');
       return;
     }

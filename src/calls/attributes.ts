@@ -19,8 +19,16 @@ export function summaryAttributes(s: CallSummaryRecord, exposePii: boolean): Att
   put(a, 'twilio.call.connect_duration', s.connectDurationSeconds);
   put(a, 'twilio.call.disconnected_by', s.disconnectedBy);
   put(a, 'twilio.call.tags', s.tags.length > 0 ? s.tags : undefined);
-  put(a, 'twilio.call.pdd_ms', s.postDialDelaySeconds === undefined ? undefined : Math.round(s.postDialDelaySeconds * 1000));
-  put(a, 'twilio.call.queue_time_ms', s.queueTimeSeconds === undefined ? undefined : Math.round(s.queueTimeSeconds * 1000));
+  put(
+    a,
+    'twilio.call.pdd_ms',
+    s.postDialDelaySeconds === undefined ? undefined : Math.round(s.postDialDelaySeconds * 1000),
+  );
+  put(
+    a,
+    'twilio.call.queue_time_ms',
+    s.queueTimeSeconds === undefined ? undefined : Math.round(s.queueTimeSeconds * 1000),
+  );
   put(a, 'twilio.call.last_sip_response', s.lastSipResponse);
   put(a, 'twilio.call.q850_cause', s.q850Cause);
   put(a, 'twilio.call.parent_call_sid', s.parentCallSid);

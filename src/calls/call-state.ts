@@ -32,7 +32,16 @@ export interface FinalisedCall {
 export type FinaliseReason = 'complete' | 'idle' | 'capacity';
 
 export function newCallState(callSid: string, accountSid: string | undefined, now: number): CallState {
-  return { callSid, accountSid, lastActivityAt: now, earliestAt: undefined, latestAt: undefined, events: [], droppedEvents: 0, summary: undefined };
+  return {
+    callSid,
+    accountSid,
+    lastActivityAt: now,
+    earliestAt: undefined,
+    latestAt: undefined,
+    events: [],
+    droppedEvents: 0,
+    summary: undefined,
+  };
 }
 
 export function touch(state: CallState, at: number | undefined, now: number, accountSid: string | undefined): void {
@@ -54,7 +63,10 @@ export function addEvent(state: CallState, event: CallEventRecord): void {
 const STAGE_RANK: Record<SummaryStage, number> = { partial: 1, 'predicted-complete': 2, complete: 3 };
 
 /** Twilio sends several snapshots per call, out of order and at least once (reference section 8, item 11). */
-export function isNewerSummary(candidate: { stage: SummaryStage; processingVersion: number }, current: { stage: SummaryStage | undefined; processingVersion: number } | undefined): boolean {
+export function isNewerSummary(
+  candidate: { stage: SummaryStage; processingVersion: number },
+  current: { stage: SummaryStage | undefined; processingVersion: number } | undefined,
+): boolean {
   if (current?.stage === undefined) return true;
   const a = STAGE_RANK[candidate.stage];
   const b = STAGE_RANK[current.stage];
@@ -62,7 +74,10 @@ export function isNewerSummary(candidate: { stage: SummaryStage; processingVersi
 }
 
 export function applySummary(state: CallState, summary: CallSummaryRecord): void {
-  const current = state.summary === undefined ? undefined : { stage: state.summary.stage, processingVersion: state.summary.processingVersion };
+  const current =
+    state.summary === undefined
+      ? undefined
+      : { stage: state.summary.stage, processingVersion: state.summary.processingVersion };
   if (isNewerSummary(summary, current)) state.summary = summary;
   state.accountSid ??= summary.accountSid;
 }

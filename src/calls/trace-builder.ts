@@ -18,7 +18,11 @@ export function buildRootSpan(state: CallState, reason: FinaliseReason, opts: Bu
   const events = [...state.events].sort((a, b) => a.timestamp - b.timestamp).map((e) => spanEvent(e, opts));
   const start = s?.startTime ?? s?.createdTime ?? state.earliestAt ?? state.lastActivityAt;
   const end = Math.max(start, s?.endTime ?? state.latestAt ?? start);
-  const attributes: Attrs = { 'twilio.call_sid': state.callSid, 'twilio.finalised_by': reason, 'twilio.summary.state': s?.stage ?? 'none' };
+  const attributes: Attrs = {
+    'twilio.call_sid': state.callSid,
+    'twilio.finalised_by': reason,
+    'twilio.summary.state': s?.stage ?? 'none',
+  };
   // The summary names the account authoritatively; earlier data only fills in when there is none.
   put(attributes, 'twilio.account_sid', s?.accountSid ?? state.accountSid);
   Object.assign(attributes, s === undefined ? {} : summaryAttributes(s, opts.exposePii));
@@ -39,7 +43,10 @@ export function buildRootSpan(state: CallState, reason: FinaliseReason, opts: Bu
 /** Failed calls are errors, with the SIP response and Q.850 cause as the message. */
 function callStatus(s: CallSummaryRecord | undefined): SpanData['status'] {
   if (s?.callState !== 'fail') return { code: 'unset', message: undefined };
-  const parts = [s.lastSipResponse === undefined ? undefined : `SIP ${s.lastSipResponse}`, s.q850Cause === undefined ? undefined : `Q.850 cause ${s.q850Cause}`];
+  const parts = [
+    s.lastSipResponse === undefined ? undefined : `SIP ${s.lastSipResponse}`,
+    s.q850Cause === undefined ? undefined : `Q.850 cause ${s.q850Cause}`,
+  ];
   const detail = parts.filter((p) => p !== undefined).join(', ');
   return { code: 'error', message: detail === '' ? 'call failed' : `call failed: ${detail}` };
 }
@@ -56,15 +63,31 @@ export function buildLateEventSpan(event: CallEventRecord, cloudEventId: string,
 }
 
 /** A summary newer than the one the root span was built from. */
-export function buildLateSummarySpan(summary: CallSummaryRecord, cloudEventId: string, receivedAt: number, opts: BuildOptions): SpanData {
+export function buildLateSummarySpan(
+  summary: CallSummaryRecord,
+  cloudEventId: string,
+  receivedAt: number,
+  opts: BuildOptions,
+): SpanData {
   const at = summary.endTime ?? receivedAt;
-  const attributes: Attrs = { 'twilio.late.kind': 'call-summary', 'twilio.summary.state': summary.stage, ...summaryAttributes(summary, opts.exposePii) };
+  const attributes: Attrs = {
+    'twilio.late.kind': 'call-summary',
+    'twilio.summary.state': summary.stage,
+    ...summaryAttributes(summary, opts.exposePii),
+  };
   put(attributes, 'twilio.account_sid', summary.accountSid);
   const span = lateSpan(summary.callSid, cloudEventId, at, at, attributes, []);
   return { ...span, status: callStatus(summary) };
 }
 
-function lateSpan(callSid: string, cloudEventId: string, startMs: number, endMs: number, extra: Attrs, events: SpanEventData[]): SpanData {
+function lateSpan(
+  callSid: string,
+  cloudEventId: string,
+  startMs: number,
+  endMs: number,
+  extra: Attrs,
+  events: SpanEventData[],
+): SpanData {
   return {
     traceId: traceIdFor(callSid),
     spanId: lateSpanIdFor(callSid, cloudEventId),

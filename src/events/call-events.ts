@@ -6,7 +6,17 @@
 import { z } from 'zod';
 import type { Converter } from './family.js';
 import type { CallEventRecord, EventLevel, EventSource } from './types.js';
-import { definedEntries, isoTimestamp, num, optLowerString, optString, optStringOrNumber, requiredId, resolveEdge, toFieldIssues } from './fields.js';
+import {
+  definedEntries,
+  isoTimestamp,
+  num,
+  optLowerString,
+  optString,
+  optStringOrNumber,
+  requiredId,
+  resolveEdge,
+  toFieldIssues,
+} from './fields.js';
 
 const LEVELS: readonly EventLevel[] = ['UNKNOWN', 'DEBUG', 'INFO', 'WARNING', 'ERROR'];
 
@@ -31,9 +41,7 @@ const candidate = z.object({ type: optString, protocol: optString }).nullish();
 /** sdk_edge, schema definition ClientEventData (§2 table): every part optional. */
 const sdkEdge = z.object({
   error: z.object({ code: num, message: optString }).nullish(),
-  metric: z
-    .object({ threshold: num, values: z.array(num).max(1000).nullish(), value: num })
-    .nullish(),
+  metric: z.object({ threshold: num, values: z.array(num).max(1000).nullish(), value: num }).nullish(),
   feedback: z.object({ score: num, reason: optString }).nullish(),
   ice_candidate_pair: z.object({ local: candidate, remote: candidate }).nullish(),
   metadata: z
@@ -129,7 +137,10 @@ export function convertCallEvent(source: EventSource): Converter<CallEventRecord
     const data = parsed.data;
     const timestamp = data.timestamp ?? envelope.info.time;
     if (timestamp === undefined) {
-      return { ok: false, issues: [{ path: 'data.timestamp', message: 'Required: no data.timestamp and no CloudEvent time' }] };
+      return {
+        ok: false,
+        issues: [{ path: 'data.timestamp', message: 'Required: no data.timestamp and no CloudEvent time' }],
+      };
     }
     const { edge, locationFromEdgeField } = resolveEdge(data.edge, data, source);
     const gateway = edge === 'carrier_edge' || edge === 'sip_edge' || edge === 'client_edge' ? data[edge] : undefined;

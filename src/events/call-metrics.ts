@@ -6,7 +6,19 @@
 import { z } from 'zod';
 import type { Converter } from './family.js';
 import type { CallMetricSample, EventSource, MetricValues, StreamDirection } from './types.js';
-import { compact, count, isoTimestamp, num, optLowerString, optString, percentToRatio, requiredId, resolveEdge, statField, toFieldIssues } from './fields.js';
+import {
+  compact,
+  count,
+  isoTimestamp,
+  num,
+  optLowerString,
+  optString,
+  percentToRatio,
+  requiredId,
+  resolveEdge,
+  statField,
+  toFieldIssues,
+} from './fields.js';
 
 /** The `Metrics` definition shared by `interval` and `cumulative` (§3 table). */
 const metricsBlock = z.object({
@@ -97,7 +109,10 @@ export function convertCallMetric(source: EventSource): Converter<CallMetricSamp
     const data = parsed.data;
     const timestamp = data.timestamp ?? envelope.info.time;
     if (timestamp === undefined) {
-      return { ok: false, issues: [{ path: 'data.timestamp', message: 'Required: no data.timestamp and no CloudEvent time' }] };
+      return {
+        ok: false,
+        issues: [{ path: 'data.timestamp', message: 'Required: no data.timestamp and no CloudEvent time' }],
+      };
     }
     const { edge } = resolveEdge(data.edge, data, source);
     const edgeData = edge === undefined ? undefined : data[edge];

@@ -37,7 +37,8 @@ export function isKnownSchemaVersion(info: Pick<EnvelopeInfo, 'type' | 'schemaNa
   if (schemaName === undefined || schemaVersion === undefined) return false;
   // Object.hasOwn: schemaName comes from the payload; "constructor" or "__proto__" must not hit Object.prototype.
   if (!Object.hasOwn(KNOWN_SCHEMA_VERSIONS, schemaName)) return false;
-  if (Object.hasOwn(SCHEMA_NAME_BY_TYPE, info.type) && SCHEMA_NAME_BY_TYPE[info.type as EventType] !== schemaName) return false;
+  if (Object.hasOwn(SCHEMA_NAME_BY_TYPE, info.type) && SCHEMA_NAME_BY_TYPE[info.type as EventType] !== schemaName)
+    return false;
   return KNOWN_SCHEMA_VERSIONS[schemaName]?.includes(schemaVersion) ?? false;
 }
 
@@ -46,7 +47,10 @@ const DATASCHEMA = /^https?:\/\/events-schemas\.twilio\.com\/([A-Za-z0-9_.-]{1,1
 const VERSION = /^(\d{1,6})(?:\.json)?$/;
 
 /** Schema name and version from a `dataschema` URL; undefined parts when absent or not Twilio's URL shape. */
-export function parseDataschema(dataschema: string | undefined): { schemaName: string | undefined; schemaVersion: number | undefined } {
+export function parseDataschema(dataschema: string | undefined): {
+  schemaName: string | undefined;
+  schemaVersion: number | undefined;
+} {
   const match = dataschema === undefined ? null : DATASCHEMA.exec(dataschema.trim());
   if (match === null) return { schemaName: undefined, schemaVersion: undefined };
   const version = VERSION.exec(match[2] ?? '');
@@ -75,8 +79,10 @@ const envelopeSchema = z.object({
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  // Any realm's Object.prototype (its own prototype is null), not only this one's: a CloudEvent built in
+  // another V8 context (a vm sandbox, a worker's structured clone) is still a plain object.
   const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  return proto === null || (typeof proto === 'object' && Object.getPrototypeOf(proto) === null);
 }
 
 type DecodedData = { ok: true; data: unknown } | { ok: false; issue: FieldIssue };
@@ -96,7 +102,13 @@ function decodeData(data: unknown): DecodedData {
     if (isPlainObject(decoded)) return { ok: true, data: decoded };
     return { ok: false, issue: { path: 'data', message: 'Invalid input: data is a JSON string but not of an object' } };
   }
-  return { ok: false, issue: { path: 'data', message: `Invalid input: expected object or JSON string, received ${Array.isArray(data) ? 'array' : typeof data}` } };
+  return {
+    ok: false,
+    issue: {
+      path: 'data',
+      message: `Invalid input: expected object or JSON string, received ${Array.isArray(data) ? 'array' : typeof data}`,
+    },
+  };
 }
 
 export type ParseEnvelopeResult =
@@ -109,7 +121,12 @@ export type ParseEnvelopeResult =
  */
 export function parseEnvelope(element: unknown): ParseEnvelopeResult {
   if (!isPlainObject(element)) {
-    return { ok: false, issues: [{ path: '(root)', message: 'Invalid input: expected a CloudEvent object' }], id: undefined, type: undefined };
+    return {
+      ok: false,
+      issues: [{ path: '(root)', message: 'Invalid input: expected a CloudEvent object' }],
+      id: undefined,
+      type: undefined,
+    };
   }
   const parsed = envelopeSchema.safeParse(element);
   if (!parsed.success) {

@@ -233,7 +233,10 @@ export function toFieldIssues(error: z.ZodError, prefix = 'data'): FieldIssue[] 
     return { path: path === '' ? '(root)' : path, message };
   });
   if (error.issues.length > MAX_ISSUES) {
-    issues.push({ path: prefix === '' ? '(root)' : prefix, message: `${error.issues.length - MAX_ISSUES} more issues not shown` });
+    issues.push({
+      path: prefix === '' ? '(root)' : prefix,
+      message: `${error.issues.length - MAX_ISSUES} more issues not shown`,
+    });
   }
   return issues;
 }
@@ -263,7 +266,8 @@ export function resolveEdge(
 ): ResolvedEdge {
   const field = edgeField?.toLowerCase();
   const named = isMediaEdge(field) ? field : undefined;
-  const locationFromEdgeField = named === undefined && field !== undefined && EDGE_LOCATION.test(field) ? field : undefined;
+  const locationFromEdgeField =
+    named === undefined && field !== undefined && EDGE_LOCATION.test(field) ? field : undefined;
   const present = MEDIA_EDGES.filter((edge) => edgeObjects[edge] != null);
   if (present.length === 0) return { edge: named, locationFromEdgeField };
   if (named !== undefined && present.includes(named)) return { edge: named, locationFromEdgeField };

@@ -28,7 +28,8 @@ export async function readRawBody(ctx: Context, limit: number): Promise<Buffer> 
     return await getRawBody(ctx.req, { limit, length: ctx.get('content-length') || undefined });
   } catch (err) {
     const type = typeof err === 'object' && err !== null && 'type' in err ? err.type : undefined;
-    if (type === 'entity.too.large') throw new ExporterError('payload_too_large', `body is larger than MAX_BODY_BYTES (${limit})`);
+    if (type === 'entity.too.large')
+      throw new ExporterError('payload_too_large', `body is larger than MAX_BODY_BYTES (${limit})`);
     // Aborted or truncated uploads: not Twilio's final word, so 400 is safe (it could not have read it either).
     throw new ExporterError('bad_request', 'body could not be read completely', 'body_incomplete');
   }

@@ -45,7 +45,11 @@ function bodySha256Hex(rawBody: Buffer): string {
  * The returned url is the signed string; if it carries `user:pass@`, send those as a Basic
  * Authorization header instead (fetch refuses URLs with credentials).
  */
-export function signTwilioRequest(token: string, destination: string, rawBody: Buffer): { url: string; signature: string } {
+export function signTwilioRequest(
+  token: string,
+  destination: string,
+  rawBody: Buffer,
+): { url: string; signature: string } {
   // A fragment is never sent over HTTP, so it cannot be part of what Twilio requests.
   const hashAt = destination.indexOf('#');
   const base = hashAt === -1 ? destination : destination.slice(0, hashAt);

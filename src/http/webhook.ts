@@ -20,7 +20,10 @@ export interface WebhookOptions {
   maxBodyBytes: number;
 }
 
-export function webhookHandler(opts: WebhookOptions, deps: { ingest: Ingest; readiness: Readiness; metrics: SelfMetrics }) {
+export function webhookHandler(
+  opts: WebhookOptions,
+  deps: { ingest: Ingest; readiness: Readiness; metrics: SelfMetrics },
+) {
   const reject = (kind: 'unauthorized' | 'forbidden', reason: SignatureFailureReason, message: string): never => {
     deps.metrics.signatureFailure(reason);
     throw new ExporterError(kind, message, reason);
@@ -55,7 +58,8 @@ export function webhookHandler(opts: WebhookOptions, deps: { ingest: Ingest; rea
         url === undefined
           ? ({ ok: false, reason: 'bad_signature' } as const)
           : verifyTwilioRequest(opts.authTokens, { url, signature, rawBody: raw });
-      if (!verdict.ok) reject('forbidden', verdict.reason, 'signature does not match; check PUBLIC_URL and TWILIO_AUTH_TOKEN');
+      if (!verdict.ok)
+        reject('forbidden', verdict.reason, 'signature does not match; check PUBLIC_URL and TWILIO_AUTH_TOKEN');
     }
     ctx.status = 200;
     ctx.body = await deps.ingest.ingestBody(raw);

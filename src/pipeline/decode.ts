@@ -10,9 +10,14 @@ export function decodeBody(raw: Buffer): unknown[] {
     throw new ExporterError('bad_request', 'body is not valid JSON', 'invalid_json');
   }
   if (Array.isArray(parsed)) {
-    if (parsed.length === 0) throw new ExporterError('bad_request', 'body is an empty array: no CloudEvents', 'no_cloudevents');
+    if (parsed.length === 0)
+      throw new ExporterError('bad_request', 'body is an empty array: no CloudEvents', 'no_cloudevents');
     return parsed;
   }
   if (typeof parsed === 'object' && parsed !== null) return [parsed];
-  throw new ExporterError('bad_request', 'body must be a JSON array of CloudEvents or one CloudEvent object', 'not_cloudevents');
+  throw new ExporterError(
+    'bad_request',
+    'body must be a JSON array of CloudEvents or one CloudEvent object',
+    'not_cloudevents',
+  );
 }

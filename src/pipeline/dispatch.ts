@@ -1,6 +1,13 @@
 // Hands converted events to the stages that use them (metrics recorder, call trace assembler).
 // The switch is exhaustive over ConvertedEvent['kind']: a new family without a route fails to compile.
-import type { CallEventRecord, CallMetricSample, CallSummaryRecord, ConvertedEvent, EnvelopeInfo, SinkTestRecord } from '../events/types.js';
+import type {
+  CallEventRecord,
+  CallMetricSample,
+  CallSummaryRecord,
+  ConvertedEvent,
+  EnvelopeInfo,
+  SinkTestRecord,
+} from '../events/types.js';
 
 export interface EventMeta {
   info: EnvelopeInfo;

@@ -50,7 +50,14 @@ export class Ingest {
         if (!parsed.ok) {
           envelopeFailures++;
           const type = parsed.type ?? 'unknown';
-          letters.push({ receivedAt, reason: 'envelope', id: parsed.id, type: parsed.type, issues: parsed.issues, event: element });
+          letters.push({
+            receivedAt,
+            reason: 'envelope',
+            id: parsed.id,
+            type: parsed.type,
+            issues: parsed.issues,
+            event: element,
+          });
           outcomes.push({ type, outcome: 'invalid' });
           continue;
         }
@@ -68,7 +75,14 @@ export class Ingest {
         if (!isKnownSchemaVersion(info)) this.deps.metrics.unknownSchemaVersion(info.type);
         const converted = FAMILIES[info.type](parsed.envelope);
         if (!converted.ok) {
-          letters.push({ receivedAt, reason: 'schema', id: info.id, type: info.type, issues: converted.issues, event: element });
+          letters.push({
+            receivedAt,
+            reason: 'schema',
+            id: info.id,
+            type: info.type,
+            issues: converted.issues,
+            event: element,
+          });
           outcomes.push({ type: info.type, outcome: 'invalid' });
           continue;
         }
@@ -78,7 +92,11 @@ export class Ingest {
         outcomes.push({ type: info.type, outcome: 'accepted' });
       }
       if (envelopeFailures === elements.length) {
-        throw new ExporterError('bad_request', 'body holds no CloudEvent (each element needs at least string `id` and `type`)', 'not_cloudevents');
+        throw new ExporterError(
+          'bad_request',
+          'body holds no CloudEvent (each element needs at least string `id` and `type`)',
+          'not_cloudevents',
+        );
       }
       await this.record(letters, accepted);
       await this.deps.dedup.remember(claimed);
@@ -97,7 +115,10 @@ export class Ingest {
       try {
         await this.deps.deadLetters.write(letters);
       } catch (err) {
-        this.deps.logger.error({ err: errorName(err) }, 'dead-letter file not writable; answering 503 so Twilio retries');
+        this.deps.logger.error(
+          { err: errorName(err) },
+          'dead-letter file not writable; answering 503 so Twilio retries',
+        );
         throw new ExporterError('not_ready', 'dead-letter file is not writable', 'dead_letter_unwritable');
       }
       for (const l of letters) {

@@ -40,11 +40,17 @@ export function readReplayText(text: string): { elements: unknown[]; unreadable:
 }
 
 function unwrapDeadLetter(element: unknown): unknown {
-  if (typeof element !== 'object' || element === null || !('reason' in element) || !('received_at' in element)) return element;
+  if (typeof element !== 'object' || element === null || !('reason' in element) || !('received_at' in element))
+    return element;
   return 'event' in element ? element.event : undefined;
 }
 
-export async function replayFile(path: string, ingest: Ingest, now: () => number, batchSize = 100): Promise<ReplayReport> {
+export async function replayFile(
+  path: string,
+  ingest: Ingest,
+  now: () => number,
+  batchSize = 100,
+): Promise<ReplayReport> {
   const { elements, unreadable } = readReplayText(await readFile(path, 'utf8'));
   const report: ReplayReport = { accepted: 0, duplicate: 0, invalid: 0, unknown_type: 0, unreadable };
   for (let i = 0; i < elements.length; i += batchSize) {

@@ -4,7 +4,19 @@
 // Reference: /work/shared/reference/twilio-call-insights.md §2 (events), §3 (edges per call type),
 // §4 (summary fields and enums).
 import { generateMedia, type Media } from './media.js';
-import { BAD_FLAVOURS, CODECS, edgesFor, isGatewayEdge, type BadFlavour, type CallDirection, type CallType, type Codec, type Edge, type Flavour, type GatewayEdge } from './model.js';
+import {
+  BAD_FLAVOURS,
+  CODECS,
+  edgesFor,
+  isGatewayEdge,
+  type BadFlavour,
+  type CallDirection,
+  type CallType,
+  type Codec,
+  type Edge,
+  type Flavour,
+  type GatewayEdge,
+} from './model.js';
 import { gatewayTags, sdkTags, sdkWarnings, unionTags } from './quality.js';
 import { rngFor, sid, type Rng } from './random.js';
 
@@ -99,10 +111,25 @@ const SITES: readonly (readonly [Site, number])[] = [
 ];
 
 const DIRECTIONS: Readonly<Record<CallType, readonly (readonly [CallDirection, number])[]>> = {
-  carrier: [['inbound', 5], ['outbound_api', 3], ['outbound_dial', 2]],
-  sip: [['inbound', 5], ['outbound_api', 3], ['outbound_dial', 2]],
-  client: [['inbound', 5], ['outbound_dial', 3.5], ['outbound_api', 1.5]],
-  trunking: [['trunking_originating', 1], ['trunking_terminating', 1]],
+  carrier: [
+    ['inbound', 5],
+    ['outbound_api', 3],
+    ['outbound_dial', 2],
+  ],
+  sip: [
+    ['inbound', 5],
+    ['outbound_api', 3],
+    ['outbound_dial', 2],
+  ],
+  client: [
+    ['inbound', 5],
+    ['outbound_dial', 3.5],
+    ['outbound_api', 1.5],
+  ],
+  trunking: [
+    ['trunking_originating', 1],
+    ['trunking_terminating', 1],
+  ],
 };
 
 /** Failure responses and their Q.850 causes (RFC 3398 mapping): 486 busy -> 17, 503 -> 41, 404 -> 1, 480 -> 18. */
@@ -128,12 +155,28 @@ export function planCall(seed: number, index: number, options: PlanOptions): Cal
   const rng = rngFor(seed, index, 'plan');
   const flavour: Flavour = rng.chance(options.badShare) ? pickBad(rng) : 'good';
   // MOS exists on the SDK edge only (§3), so a low_mos call is a client call.
-  const callType: CallType = flavour === 'low_mos' ? 'client' : rng.weighted<CallType>([['carrier', 40], ['client', 30], ['sip', 15], ['trunking', 15]]);
+  const callType: CallType =
+    flavour === 'low_mos'
+      ? 'client'
+      : rng.weighted<CallType>([
+          ['carrier', 40],
+          ['client', 30],
+          ['sip', 15],
+          ['trunking', 15],
+        ]);
   const direction = rng.weighted(DIRECTIONS[callType]);
   const edges = edgesFor(callType, direction);
   const site = rng.weighted(SITES);
-  const codec = callType === 'client' ? CODECS.opus : site.region === 'us1' || site.region === 'jp1' ? CODECS.pcmu : callType === 'sip' && rng.chance(0.3) ? CODECS.opus : CODECS.pcma;
-  const clientName = callType === 'client' ? `agent_${rng.pick(['jdoe', 'asmith', 'mlopez', 'kchen', 'rpatel', 'tnguyen'])}` : undefined;
+  const codec =
+    callType === 'client'
+      ? CODECS.opus
+      : site.region === 'us1' || site.region === 'jp1'
+        ? CODECS.pcmu
+        : callType === 'sip' && rng.chance(0.3)
+          ? CODECS.opus
+          : CODECS.pcma;
+  const clientName =
+    callType === 'client' ? `agent_${rng.pick(['jdoe', 'asmith', 'mlopez', 'kchen', 'rpatel', 'tnguyen'])}` : undefined;
   const { from, to } = parties(rng, callType, direction, site, clientName);
 
   const queueMs = direction === 'outbound_api' && rng.chance(0.3) ? rng.int(50, 1500) : 0;
@@ -199,7 +242,13 @@ export function planCall(seed: number, index: number, options: PlanOptions): Cal
 }
 
 function pickBad(rng: Rng): BadFlavour {
-  const weights: Readonly<Record<BadFlavour, number>> = { high_jitter: 25, high_packet_loss: 25, low_mos: 15, failed: 20, silence: 15 };
+  const weights: Readonly<Record<BadFlavour, number>> = {
+    high_jitter: 25,
+    high_packet_loss: 25,
+    low_mos: 15,
+    failed: 20,
+    silence: 15,
+  };
   return rng.weighted(BAD_FLAVOURS.map((f) => [f, weights[f]] as const));
 }
 
@@ -210,7 +259,14 @@ function pickBad(rng: Rng): BadFlavour {
 function gatewayProgress(plan: CallPlan): PlannedCallEvent[] {
   const edge: GatewayEdge | undefined = plan.edges.find(isGatewayEdge);
   if (edge === undefined) return [];
-  const event = (atMs: number, name: string): PlannedCallEvent => ({ source: 'gateway', edge, atMs, group: 'call', name, level: 'INFO' });
+  const event = (atMs: number, name: string): PlannedCallEvent => ({
+    source: 'gateway',
+    edge,
+    atMs,
+    group: 'call',
+    name,
+    level: 'INFO',
+  });
   const events = [event(plan.startMs, 'call.initiated')];
   if (plan.ringingMs !== undefined) events.push(event(plan.ringingMs, 'call.ringing'));
   if (plan.answeredMs !== undefined) events.push(event(plan.answeredMs, 'call.answered'));
@@ -221,17 +277,27 @@ function gatewayProgress(plan: CallPlan): PlannedCallEvent[] {
 /** SDK connection events (§2.2 group `connection`) plus the warnings its samples raise and clear. */
 function sdkEvents(plan: CallPlan): PlannedCallEvent[] {
   if (!plan.edges.includes('sdk_edge')) return [];
-  const event = (atMs: number, group: string, name: string, level: PlannedCallEvent['level'] = 'INFO'): PlannedCallEvent => ({ source: 'sdk', edge: 'sdk_edge', atMs, group, name, level });
+  const event = (
+    atMs: number,
+    group: string,
+    name: string,
+    level: PlannedCallEvent['level'] = 'INFO',
+  ): PlannedCallEvent => ({ source: 'sdk', edge: 'sdk_edge', atMs, group, name, level });
   // properties.direction inbound: the client placed the call (Device.connect -> "outgoing");
   // otherwise Twilio dialled the client ("incoming").
   const placedByClient = plan.direction === 'inbound';
-  const events = [placedByClient ? event(plan.startMs, 'connection', 'outgoing') : event(plan.ringingMs ?? plan.startMs + plan.pddMs, 'connection', 'incoming')];
+  const events = [
+    placedByClient
+      ? event(plan.startMs, 'connection', 'outgoing')
+      : event(plan.ringingMs ?? plan.startMs + plan.pddMs, 'connection', 'incoming'),
+  ];
   if (plan.callState === 'fail') {
     const failure = SDK_FAILURE[plan.lastSipResponse];
     if (failure) events.push({ ...event(plan.endMs, 'connection', 'error', 'ERROR'), error: failure });
     return events;
   }
-  if (plan.answeredMs !== undefined) events.push(event(plan.answeredMs, 'connection', placedByClient ? 'accepted-by-remote' : 'accepted-by-local'));
+  if (plan.answeredMs !== undefined)
+    events.push(event(plan.answeredMs, 'connection', placedByClient ? 'accepted-by-remote' : 'accepted-by-local'));
   for (const w of sdkWarnings(plan.media?.sdk ?? [])) {
     events.push({ ...event(w.atMs, w.group, w.name, w.level), metric: { threshold: w.threshold, values: w.values } });
   }
@@ -245,24 +311,60 @@ const US_CARRIERS = ['T-Mobile USA, Inc.', 'AT&T Wireless', 'Verizon Wireless', 
 function pstn(rng: Rng, site: Site): PartyPlan {
   // Fictional numbers: US 555-01XX, UK Ofcom drama range 020 7946 0XXX, AU 0491 570 XXX.
   if (site.region === 'ie1' || site.region === 'de1') {
-    return { number: `+4420794600${rng.int(0, 99).toString().padStart(2, '0')}`, connection: rng.pick(['mobile', 'landline'] as const), carrier: 'BT', countryCode: 'GB', numberPrefix: '4420' };
+    return {
+      number: `+4420794600${rng.int(0, 99).toString().padStart(2, '0')}`,
+      connection: rng.pick(['mobile', 'landline'] as const),
+      carrier: 'BT',
+      countryCode: 'GB',
+      numberPrefix: '4420',
+    };
   }
   if (site.region === 'au1' || site.region === 'sg1') {
-    return { number: `+61491570${rng.int(100, 999)}`, connection: 'mobile', carrier: 'Telstra', countryCode: 'AU', numberPrefix: '6149' };
+    return {
+      number: `+61491570${rng.int(100, 999)}`,
+      connection: 'mobile',
+      carrier: 'Telstra',
+      countryCode: 'AU',
+      numberPrefix: '6149',
+    };
   }
   const area = rng.pick(['415', '303', '212', '512']);
-  return { number: `+1${area}55501${rng.int(0, 99).toString().padStart(2, '0')}`, connection: rng.pick(['mobile', 'landline'] as const), carrier: rng.pick(US_CARRIERS), countryCode: 'US', numberPrefix: `1${area}` };
+  return {
+    number: `+1${area}55501${rng.int(0, 99).toString().padStart(2, '0')}`,
+    connection: rng.pick(['mobile', 'landline'] as const),
+    carrier: rng.pick(US_CARRIERS),
+    countryCode: 'US',
+    numberPrefix: `1${area}`,
+  };
 }
 
-function parties(rng: Rng, type: CallType, direction: CallDirection, site: Site, clientName: string | undefined): { from: PartyPlan; to: PartyPlan } {
+function parties(
+  rng: Rng,
+  type: CallType,
+  direction: CallDirection,
+  site: Site,
+  clientName: string | undefined,
+): { from: PartyPlan; to: PartyPlan } {
   const far = pstn(rng, site);
   const twilioNumber: PartyPlan = { ...pstn(rng, site), connection: 'voip', carrier: 'Twilio' };
   if (type === 'client') {
-    const client: PartyPlan = { number: `client:${clientName ?? 'agent'}`, connection: 'twilio_sdk', carrier: '', countryCode: 'US', numberPrefix: '' };
+    const client: PartyPlan = {
+      number: `client:${clientName ?? 'agent'}`,
+      connection: 'twilio_sdk',
+      carrier: '',
+      countryCode: 'US',
+      numberPrefix: '',
+    };
     return direction === 'inbound' ? { from: client, to: far } : { from: far, to: client };
   }
   if (type === 'sip') {
-    const sipUser: PartyPlan = { number: `sip:${rng.pick(['alice', 'bob', 'frontdesk'])}@pbx.example.com`, connection: 'sip_trunk', carrier: '', countryCode: '', numberPrefix: '' };
+    const sipUser: PartyPlan = {
+      number: `sip:${rng.pick(['alice', 'bob', 'frontdesk'])}@pbx.example.com`,
+      connection: 'sip_trunk',
+      carrier: '',
+      countryCode: '',
+      numberPrefix: '',
+    };
     return direction === 'inbound' ? { from: sipUser, to: twilioNumber } : { from: twilioNumber, to: sipUser };
   }
   if (direction === 'inbound' || direction === 'trunking_originating') return { from: far, to: twilioNumber };

@@ -19,7 +19,9 @@ export async function runSimulateCommand(raw: RawSimulateOptions): Promise<void>
   if (existsSync('.env')) process.loadEnvFile('.env');
   const parsed = parseSimulateOptions(raw, process.env);
   if (!parsed.ok) {
-    process.stderr.write(`voice-insights-exporter simulate: invalid options:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    process.stderr.write(
+      `voice-insights-exporter simulate: invalid options:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}\n`,
+    );
     process.exitCode = EXIT_CONFIG;
     return;
   }
@@ -38,7 +40,9 @@ export async function runSimulateCommand(raw: RawSimulateOptions): Promise<void>
     const report = await simulate(options, {
       signal: stop.signal,
       onProgress: (r) =>
-        process.stderr.write(`simulate: ${r.calls.started} calls, ${r.events.deliveries} deliveries, ${r.events.undelivered} scheduled, answers ${JSON.stringify(r.http.byStatus)}\n`),
+        process.stderr.write(
+          `simulate: ${r.calls.started} calls, ${r.events.deliveries} deliveries, ${r.events.undelivered} scheduled, answers ${JSON.stringify(r.http.byStatus)}\n`,
+        ),
     });
     const json = `${JSON.stringify(report, null, 2)}\n`;
     process.stdout.write(json);

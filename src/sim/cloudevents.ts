@@ -77,7 +77,14 @@ export function callCloudEvents(plan: CallPlan): SimEvent[] {
   for (const e of plan.callEvents) {
     const type = e.source === 'sdk' ? EVENT_TYPES_SENT.sdkEvent : EVENT_TYPES_SENT.gatewayEvent;
     const id = nextId();
-    events.push({ id, type, atMs: e.atMs, readyMs: e.atMs, timing: 'realtime', build: (clock) => envelope(ctx, type, id, 'Events', SCHEMA.event, clock, callEventData(ctx, e, clock)) });
+    events.push({
+      id,
+      type,
+      atMs: e.atMs,
+      readyMs: e.atMs,
+      timing: 'realtime',
+      build: (clock) => envelope(ctx, type, id, 'Events', SCHEMA.event, clock, callEventData(ctx, e, clock)),
+    });
   }
   for (const interval of plan.media?.gateway ?? []) {
     const id = nextId();
@@ -89,7 +96,8 @@ export function callCloudEvents(plan: CallPlan): SimEvent[] {
       readyMs: interval.atMs,
       timing: 'realtime',
       packets: { edge: interval.edge, received: interval.packetsReceived, lost: interval.packetsLost },
-      build: (clock) => envelope(ctx, type, id, 'Metrics', SCHEMA.metric, clock, gatewayMetricData(ctx, interval, clock)),
+      build: (clock) =>
+        envelope(ctx, type, id, 'Metrics', SCHEMA.metric, clock, gatewayMetricData(ctx, interval, clock)),
     });
   }
   const answeredMs = plan.answeredMs ?? 0;
@@ -110,13 +118,22 @@ export function callCloudEvents(plan: CallPlan): SimEvent[] {
   // Summaries hold only the facts they need, so a plan's samples can be dropped once they are sent.
   const facts = summaryFacts(plan);
   const stages: { type: EventType; timing: Timing; stage: SummaryStage }[] = [];
-  for (let i = 0; i < plan.partials; i++) stages.push({ type: EVENT_TYPES_SENT.partial, timing: 'partial', stage: i === 0 ? 'first-partial' : 'partial' });
+  for (let i = 0; i < plan.partials; i++)
+    stages.push({ type: EVENT_TYPES_SENT.partial, timing: 'partial', stage: i === 0 ? 'first-partial' : 'partial' });
   stages.push({ type: EVENT_TYPES_SENT.predicted, timing: 'predicted-complete', stage: 'predicted-complete' });
   stages.push({ type: EVENT_TYPES_SENT.complete, timing: 'complete', stage: 'complete' });
   stages.forEach(({ type, timing, stage }, i) => {
     const id = nextId();
     const version = i + 1;
-    events.push({ id, type, atMs: plan.endMs, readyMs: plan.endMs, timing, build: (clock) => envelope(ctx, type, id, 'Summary', SCHEMA.summary, clock, summaryData(facts, stage, version, clock)) });
+    events.push({
+      id,
+      type,
+      atMs: plan.endMs,
+      readyMs: plan.endMs,
+      timing,
+      build: (clock) =>
+        envelope(ctx, type, id, 'Summary', SCHEMA.summary, clock, summaryData(facts, stage, version, clock)),
+    });
   });
   return events;
 }
@@ -135,15 +152,45 @@ interface CallContext {
 function contextOf(plan: CallPlan): CallContext {
   const octet = (parseInt(plan.callSid.slice(2, 4), 16) % 250) + 2;
   // Documentation address ranges (RFC 5737) for the far side and the SDK's public IP.
-  return { callSid: plan.callSid, accountSid: plan.accountSid, site: plan.site, externalIp: `203.0.113.${octet}`, clientIp: `192.0.2.${octet}`, clientName: plan.clientName, codec: plan.codec };
+  return {
+    callSid: plan.callSid,
+    accountSid: plan.accountSid,
+    site: plan.site,
+    externalIp: `203.0.113.${octet}`,
+    clientIp: `192.0.2.${octet}`,
+    clientName: plan.clientName,
+    codec: plan.codec,
+  };
 }
 
-function envelope(ctx: CallContext, type: EventType, id: string, kind: 'Events' | 'Metrics' | 'Summary', dataschema: string, clock: EventClock, data: JsonObject): CloudEvent {
-  return { specversion: '1.0', type, source: `/v1/Voice/${ctx.callSid}/${kind}`, id, dataschema, datacontenttype: 'application/json', time: iso(clock.emittedAtMs), data };
+function envelope(
+  ctx: CallContext,
+  type: EventType,
+  id: string,
+  kind: 'Events' | 'Metrics' | 'Summary',
+  dataschema: string,
+  clock: EventClock,
+  data: JsonObject,
+): CloudEvent {
+  return {
+    specversion: '1.0',
+    type,
+    source: `/v1/Voice/${ctx.callSid}/${kind}`,
+    id,
+    dataschema,
+    datacontenttype: 'application/json',
+    time: iso(clock.emittedAtMs),
+    data,
+  };
 }
 
 function gatewayMetadata(ctx: CallContext): JsonObject {
-  return { region: ctx.site.region, edge_location: ctx.site.edgeLocation, twilio_ip: ctx.site.twilioIp, external_ip: ctx.externalIp };
+  return {
+    region: ctx.site.region,
+    edge_location: ctx.site.edgeLocation,
+    twilio_ip: ctx.site.twilioIp,
+    external_ip: ctx.externalIp,
+  };
 }
 
 function sdkMetadata(ctx: CallContext): JsonObject {
@@ -154,7 +201,14 @@ function sdkMetadata(ctx: CallContext): JsonObject {
     country_code: 'US',
     country_subdivision: 'Colorado',
     location: { lat: 39.7392, lon: -104.9903 },
-    sdk: { type: 'twilio-voice.js', version: '2.12.3', platform: 'web', region: '', selected_region: 'gll', browser: { name: 'Chrome', major: '122', version: '122.0.6261.112' } },
+    sdk: {
+      type: 'twilio-voice.js',
+      version: '2.12.3',
+      platform: 'web',
+      region: '',
+      selected_region: 'gll',
+      browser: { name: 'Chrome', major: '122', version: '122.0.6261.112' },
+    },
   };
 }
 
@@ -202,7 +256,11 @@ function gatewayMetricData(ctx: CallContext, m: GatewayInterval, clock: EventClo
       codec: ctx.codec.payloadType,
       codec_name: gatewayCodecName(ctx),
       // Gateways report counts and loss per interval, jitter only as a running max/avg (§3).
-      interval: { packets_received: m.packetsReceived, packets_lost: m.packetsLost, packets_loss_percentage: m.lossPct },
+      interval: {
+        packets_received: m.packetsReceived,
+        packets_lost: m.packetsLost,
+        packets_loss_percentage: m.lossPct,
+      },
       cumulative: {
         packets_received: m.cumulative.packetsReceived,
         packets_lost: m.cumulative.packetsLost,
@@ -269,30 +327,58 @@ function summaryFacts(plan: CallPlan): SummaryFacts {
     groups[e.group] = (groups[e.group] ?? 0) + 1;
     if (e.error) errors[String(e.error.code)] = (errors[String(e.error.code)] ?? 0) + 1;
   }
-  return { ctx: contextOf(plan), plan: rest, streams: media?.streams ?? [], sdk: media?.sdkQuality, sdkEvents: { levels, groups, errors } };
+  return {
+    ctx: contextOf(plan),
+    plan: rest,
+    streams: media?.streams ?? [],
+    sdk: media?.sdkQuality,
+    sdkEvents: { levels, groups, errors },
+  };
 }
 
 function party(p: PartyPlan, side: 'from' | 'to'): JsonObject {
-  return { [side === 'from' ? 'caller' : 'callee']: p.number, carrier: p.carrier, connection: p.connection, number_prefix: p.numberPrefix, country_code: p.countryCode };
+  return {
+    [side === 'from' ? 'caller' : 'callee']: p.number,
+    carrier: p.carrier,
+    connection: p.connection,
+    number_prefix: p.numberPrefix,
+    country_code: p.countryCode,
+  };
 }
 
 /** Direction of an edge's leg as seen by Twilio: the first edge carries the call in for inbound calls. */
 function edgeDirection(f: SummaryFacts, edge: Edge): 'inbound' | 'outbound' {
-  const entersFirst = f.plan.direction === 'inbound' || f.plan.direction === 'trunking_originating' || f.plan.direction === 'trunking_terminating';
+  const entersFirst =
+    f.plan.direction === 'inbound' ||
+    f.plan.direction === 'trunking_originating' ||
+    f.plan.direction === 'trunking_terminating';
   const first = f.plan.edges.find(isGatewayEdge) === edge;
   return entersFirst === first ? 'inbound' : 'outbound';
 }
 
 function gatewaySummaryEdge(f: SummaryFacts, edge: GatewayEdge, withMetrics: boolean): JsonObject {
   const codec = { codec: f.ctx.codec.payloadType, codec_name: f.ctx.codec.name };
-  const stream = (direction: 'inbound' | 'outbound') => f.streams.find((s) => s.edge === edge && s.direction === direction);
+  const stream = (direction: 'inbound' | 'outbound') =>
+    f.streams.find((s) => s.edge === edge && s.direction === direction);
   const inbound = stream('inbound');
   const outbound = stream('outbound');
   const metrics: JsonValue =
     withMetrics && inbound && outbound
       ? {
-          inbound: { ...codec, packets_received: inbound.packetsReceived, packets_lost: inbound.packetsLost, packets_loss_percentage: inbound.lossPct, jitter: { max: inbound.jitterMaxMs, avg: inbound.jitterAvgMs } },
-          outbound: { ...codec, packets_sent: outbound.packetsReceived + outbound.packetsLost, packets_lost: outbound.packetsLost, packets_loss_percentage: outbound.lossPct, jitter: { max: outbound.jitterMaxMs, avg: outbound.jitterAvgMs } },
+          inbound: {
+            ...codec,
+            packets_received: inbound.packetsReceived,
+            packets_lost: inbound.packetsLost,
+            packets_loss_percentage: inbound.lossPct,
+            jitter: { max: inbound.jitterMaxMs, avg: inbound.jitterAvgMs },
+          },
+          outbound: {
+            ...codec,
+            packets_sent: outbound.packetsReceived + outbound.packetsLost,
+            packets_lost: outbound.packetsLost,
+            packets_loss_percentage: outbound.lossPct,
+            jitter: { max: outbound.jitterMaxMs, avg: outbound.jitterAvgMs },
+          },
         }
       : null;
   return {
@@ -324,7 +410,12 @@ function sdkSummaryEdge(f: SummaryFacts, withMetrics: boolean): JsonObject {
             rtt: { min: q.rttMs.min, max: q.rttMs.max, avg: q.rttMs.avg },
             tags: [...f.plan.sdkTags],
           },
-          outbound: { ...codec, packets_sent: q.packetsReceived + q.packetsLost, packets_lost: 0, packets_loss_percentage: 0 },
+          outbound: {
+            ...codec,
+            packets_sent: q.packetsReceived + q.packetsLost,
+            packets_lost: 0,
+            packets_loss_percentage: 0,
+          },
         }
       : null;
   return {

@@ -30,15 +30,21 @@ async function main(): Promise<void> {
     DATA_DIR: dataDir,
     LOG_LEVEL: env['LOG_LEVEL'] ?? 'warn',
     // Traces only when there is somewhere to send them.
-    OTEL_TRACES_EXPORTER: env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ? (env['OTEL_TRACES_EXPORTER'] ?? 'otlp') : 'none',
+    OTEL_TRACES_EXPORTER:
+      env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']
+        ? (env['OTEL_TRACES_EXPORTER'] ?? 'otlp')
+        : 'none',
   });
   if (!config.ok) throw new Error(`demo configuration invalid: ${config.problems.join('; ')}`);
   const app = await createApp(config.config, { clock: systemClock, logger: createLogger(config.config.logLevel) });
   const { metricsPort } = await app.start();
   const durationS = Number(env['DEMO_DURATION'] ?? 'Infinity');
   const rate = Number(env['DEMO_RATE'] ?? '2');
-  const traces = config.config.traces ? `traces go to ${env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_ENDPOINT']}` : 'traces are off: set OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://localhost:4318, an OTel Collector or Jaeger) to send one trace per call';
-  process.stdout.write(`voice-insights-exporter demo: simulated Twilio traffic, ${rate} calls/s at speed ${SPEED} (${BAD_SHARE * 100} % bad calls)${Number.isFinite(durationS) ? ` for ${durationS} s, then up to ~1 min for the last summaries` : ''}
+  const traces = config.config.traces
+    ? `traces go to ${env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_ENDPOINT']}`
+    : 'traces are off: set OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://localhost:4318, an OTel Collector or Jaeger) to send one trace per call';
+  process.stdout
+    .write(`voice-insights-exporter demo: simulated Twilio traffic, ${rate} calls/s at speed ${SPEED} (${BAD_SHARE * 100} % bad calls)${Number.isFinite(durationS) ? ` for ${durationS} s, then up to ~1 min for the last summaries` : ''}
   webhook  ${webhookUrl}
   metrics  http://localhost:${metricsPort}/metrics
   ${traces}; find a call's trace by its CallSid's 32 hex digits
@@ -67,7 +73,14 @@ Ctrl-C stops and prints the simulator's report.
         outOfOrderShare: 0.05,
         concurrency: 32,
       },
-      { signal: stop.signal, progressEveryMs: 30_000, onProgress: (r) => process.stdout.write(`demo: ${r.calls.started} calls, ${r.events.deliveries} deliveries, answers ${JSON.stringify(r.http.byStatus)}\n`) },
+      {
+        signal: stop.signal,
+        progressEveryMs: 30_000,
+        onProgress: (r) =>
+          process.stdout.write(
+            `demo: ${r.calls.started} calls, ${r.events.deliveries} deliveries, answers ${JSON.stringify(r.http.byStatus)}\n`,
+          ),
+      },
     );
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {

@@ -2,7 +2,15 @@
 // reports from it. SDK samples are 1 s apart and gateway intervals 10 s apart (reference §1 notes:
 // "the SDK samples once per second; gateways report cumulative stats for the previous 10 s every 10 s").
 // Pure: all randomness comes from the Rng passed in.
-import { PACKETS_PER_SECOND, isGatewayEdge, type Codec, type Edge, type Flavour, type GatewayEdge, type StreamDirection } from './model.js';
+import {
+  PACKETS_PER_SECOND,
+  isGatewayEdge,
+  type Codec,
+  type Edge,
+  type Flavour,
+  type GatewayEdge,
+  type StreamDirection,
+} from './model.js';
 import { mosFrom, type SdkQuality, type SdkReading, type StreamQuality } from './quality.js';
 import { round, type Rng } from './random.js';
 
@@ -18,7 +26,13 @@ export interface SdkSample extends SdkReading {
   audioOut: number;
   packetsReceived: number;
   packetsLost: number;
-  cumulative: { packetsReceived: number; packetsLost: number; packetsSent: number; bytesReceived: number; bytesSent: number };
+  cumulative: {
+    packetsReceived: number;
+    packetsLost: number;
+    packetsSent: number;
+    bytesReceived: number;
+    bytesSent: number;
+  };
 }
 
 /** One `call-metrics.gateway` interval of one edge and stream direction (§3 gateway edges). */
@@ -90,7 +104,8 @@ export function generateMedia(rng: Rng, input: MediaInput): Media {
 /** Per-second network conditions; each bad flavour is built so the whole call crosses Twilio's tag threshold (§4.5). */
 function networkSeconds(rng: Rng, flavour: Flavour, n: number): Second[] {
   const baseRtt = flavour === 'low_mos' ? rng.between(420, 600) : rng.between(40, 160);
-  const baseJitter = flavour === 'high_jitter' ? rng.between(6, 10) : flavour === 'low_mos' ? rng.between(12, 22) : rng.between(1, 4.5);
+  const baseJitter =
+    flavour === 'high_jitter' ? rng.between(6, 10) : flavour === 'low_mos' ? rng.between(12, 22) : rng.between(1, 4.5);
   // high_jitter: one bad stretch of 30-60 % of the call with jitter far above 30 ms, the rest still >= 5 ms,
   // so avg >= 5 ms and max >= 30 ms hold (tag high_jitter) and the SDK's 3-of-5 rule fires.
   const episodeLength = Math.min(n, Math.max(5, Math.round(n * rng.between(0.3, 0.6))));
@@ -108,10 +123,15 @@ function networkSeconds(rng: Rng, flavour: Flavour, n: number): Second[] {
       // Good streams stay under 25 ms, so they never reach the 30 ms max of high_jitter.
       jitterMs = clamp(rng.normal(baseJitter, baseJitter * 0.3), 0.2, 12) + (rng.chance(0.02) ? rng.between(5, 12) : 0);
     }
-    if (flavour === 'high_packet_loss') lost = rng.int(4, 8); // 8-16 % every second: > 5 % overall
-    else if (flavour === 'low_mos') lost = rng.int(1, 2); // 2-4 %: with RTT > 400 ms, MOS < 3.5 every second
+    if (flavour === 'high_packet_loss')
+      lost = rng.int(4, 8); // 8-16 % every second: > 5 % overall
+    else if (flavour === 'low_mos')
+      lost = rng.int(1, 2); // 2-4 %: with RTT > 400 ms, MOS < 3.5 every second
     else lost = rng.chance(0.03) ? 1 : 0;
-    const rttMs = flavour === 'low_mos' ? clamp(rng.normal(baseRtt, 20), 410, 700) : clamp(rng.normal(baseRtt, baseRtt * 0.1), 20, 350);
+    const rttMs =
+      flavour === 'low_mos'
+        ? clamp(rng.normal(baseRtt, 20), 410, 700)
+        : clamp(rng.normal(baseRtt, baseRtt * 0.1), 20, 350);
     seconds.push({ jitterMs: round(jitterMs), rttMs: Math.round(rttMs), lost });
   }
   return seconds;
@@ -179,7 +199,12 @@ function gatewayStream(
       packetsReceived: expected - chunkLost,
       packetsLost: chunkLost,
       lossPct: expected === 0 ? 0 : round((chunkLost / expected) * 100),
-      cumulative: { packetsReceived: received, packetsLost: lost, jitterMaxMs: round(jitterMax), jitterAvgMs: seen === 0 ? 0 : round(jitterSum / seen) },
+      cumulative: {
+        packetsReceived: received,
+        packetsLost: lost,
+        jitterMaxMs: round(jitterMax),
+        jitterAvgMs: seen === 0 ? 0 : round(jitterSum / seen),
+      },
     });
   }
   const total = received + lost;
@@ -207,7 +232,10 @@ function sdkQuality(samples: readonly SdkSample[]): SdkQuality {
   const last = samples[samples.length - 1];
   const received = last?.cumulative.packetsReceived ?? 0;
   const lost = last?.cumulative.packetsLost ?? 0;
-  const jitter = stats(samples.map((s) => s.jitterMs), 2);
+  const jitter = stats(
+    samples.map((s) => s.jitterMs),
+    2,
+  );
   return {
     packetsReceived: received,
     packetsLost: lost,
@@ -215,8 +243,14 @@ function sdkQuality(samples: readonly SdkSample[]): SdkQuality {
     jitterAvgMs: jitter.avg,
     jitterMaxMs: jitter.max,
     silent: false,
-    mos: stats(samples.map((s) => s.mos), 2),
-    rttMs: stats(samples.map((s) => s.rttMs), 1),
+    mos: stats(
+      samples.map((s) => s.mos),
+      2,
+    ),
+    rttMs: stats(
+      samples.map((s) => s.rttMs),
+      1,
+    ),
   };
 }
 

@@ -8,7 +8,8 @@ export type GatewayEdge = 'carrier_edge' | 'sip_edge' | 'client_edge';
 export type Edge = GatewayEdge | 'sdk_edge';
 
 /** properties.direction as the data spells it, with underscores (§4.4). */
-export type CallDirection = 'inbound' | 'outbound_api' | 'outbound_dial' | 'trunking_originating' | 'trunking_terminating';
+export type CallDirection =
+  'inbound' | 'outbound_api' | 'outbound_dial' | 'trunking_originating' | 'trunking_terminating';
 
 /** The direction of one media stream at a gateway edge (call-metrics `direction`, §3). */
 export type StreamDirection = 'inbound' | 'outbound';

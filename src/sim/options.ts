@@ -6,14 +6,37 @@ import { z } from 'zod';
 import type { SimulateOptions } from './simulate.js';
 
 /** What commander hands over: every option as given on the command line (strings), or absent. */
-export type RawSimulateOptions = Partial<Record<'target' | 'duration' | 'token' | 'publicUrl' | 'rate' | 'badShare' | 'speed' | 'seed' | 'duplicateShare' | 'outOfOrderShare' | 'concurrency' | 'maxWait' | 'report', unknown>>;
+export type RawSimulateOptions = Partial<
+  Record<
+    | 'target'
+    | 'duration'
+    | 'token'
+    | 'publicUrl'
+    | 'rate'
+    | 'badShare'
+    | 'speed'
+    | 'seed'
+    | 'duplicateShare'
+    | 'outOfOrderShare'
+    | 'concurrency'
+    | 'maxWait'
+    | 'report',
+    unknown
+  >
+>;
 
 /** [flags, description] for commander; main.ts registers them. */
 export const SIMULATE_FLAGS: readonly (readonly [string, string])[] = [
-  ['--target <url>', 'where to POST (default: the local exporter, http://127.0.0.1:${PORT:-8080}${WEBHOOK_PATH:-/events})'],
+  [
+    '--target <url>',
+    'where to POST (default: the local exporter, http://127.0.0.1:${PORT:-8080}${WEBHOOK_PATH:-/events})',
+  ],
   ['--duration <seconds>', 'wall-clock seconds during which new calls start (required)'],
   ['--token <token>', 'auth token to sign with (default: TWILIO_AUTH_TOKEN, its first entry)'],
-  ['--public-url <url>', 'URL the signature covers, the sink destination as configured in Twilio (default: PUBLIC_URL, else --target)'],
+  [
+    '--public-url <url>',
+    'URL the signature covers, the sink destination as configured in Twilio (default: PUBLIC_URL, else --target)',
+  ],
   ['--rate <calls_per_s>', 'new calls per second of wall time (default 1)'],
   ['--bad-share <ratio>', 'share of calls with a quality problem or failure, 0..1 (default 0.2)'],
   ['--speed <factor>', 'time compression >= 1: calls and Twilio delays take 1/factor of real time (default 1)'],
@@ -21,14 +44,23 @@ export const SIMULATE_FLAGS: readonly (readonly [string, string])[] = [
   ['--duplicate-share <ratio>', 'share of events delivered twice with the same id, 0..1 (default 0.02)'],
   ['--out-of-order-share <ratio>', 'share of events held back to arrive out of order, 0..1 (default 0.05)'],
   ['--concurrency <n>', 'requests in flight at most (default 32)'],
-  ['--max-wait <seconds>', 'after the last call starts, wait at most this long for scheduled deliveries (default: until all are sent)'],
+  [
+    '--max-wait <seconds>',
+    'after the last call starts, wait at most this long for scheduled deliveries (default: until all are sent)',
+  ],
   ['--report <file>', 'also write the JSON report to this file'],
 ];
 
 /** A number given as a command-line string ("" is not zero). */
 const number = (what: string) =>
-  z.preprocess((v) => (typeof v === 'string' ? (v.trim() === '' ? Number.NaN : Number(v)) : v), z.number({ message: `must be ${what}` }).refine(Number.isFinite, `must be ${what}`));
-const ratio = (fallback: number) => number('a number from 0 to 1').pipe(z.number().min(0, 'must be from 0 to 1').max(1, 'must be from 0 to 1')).default(fallback);
+  z.preprocess(
+    (v) => (typeof v === 'string' ? (v.trim() === '' ? Number.NaN : Number(v)) : v),
+    z.number({ message: `must be ${what}` }).refine(Number.isFinite, `must be ${what}`),
+  );
+const ratio = (fallback: number) =>
+  number('a number from 0 to 1')
+    .pipe(z.number().min(0, 'must be from 0 to 1').max(1, 'must be from 0 to 1'))
+    .default(fallback);
 const httpUrl = z
   .string()
   .trim()
@@ -36,16 +68,29 @@ const httpUrl = z
 
 const schema = z.object({
   target: httpUrl,
-  duration: number('a number of seconds').pipe(z.number().positive('must be above 0').max(31 * 24 * 3600, 'must be at most 31 days')),
+  duration: number('a number of seconds').pipe(
+    z
+      .number()
+      .positive('must be above 0')
+      .max(31 * 24 * 3600, 'must be at most 31 days'),
+  ),
   token: z.string().min(1, 'is required: pass --token or set TWILIO_AUTH_TOKEN'),
   publicUrl: httpUrl,
-  rate: number('a number of calls per second').pipe(z.number().positive('must be above 0').max(10_000, 'must be at most 10000')).default(1),
+  rate: number('a number of calls per second')
+    .pipe(z.number().positive('must be above 0').max(10_000, 'must be at most 10000'))
+    .default(1),
   badShare: ratio(0.2),
-  speed: number('a number').pipe(z.number().min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000')).default(1),
-  seed: number('an integer from 0 to 4294967295').pipe(z.number().int('must be an integer').min(0).max(0xffffffff, 'must be at most 4294967295')).optional(),
+  speed: number('a number')
+    .pipe(z.number().min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000'))
+    .default(1),
+  seed: number('an integer from 0 to 4294967295')
+    .pipe(z.number().int('must be an integer').min(0).max(0xffffffff, 'must be at most 4294967295'))
+    .optional(),
   duplicateShare: ratio(0.02),
   outOfOrderShare: ratio(0.05),
-  concurrency: number('an integer').pipe(z.number().int('must be an integer').min(1, 'must be at least 1').max(1024, 'must be at most 1024')).default(32),
+  concurrency: number('an integer')
+    .pipe(z.number().int('must be an integer').min(1, 'must be at least 1').max(1024, 'must be at most 1024'))
+    .default(32),
   maxWait: number('a number of seconds').pipe(z.number().min(0, 'must be 0 or more')).optional(),
   report: z.string().min(1, 'must be a file name').optional(),
 });
@@ -58,10 +103,14 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   maxWait: '--max-wait',
 };
 
-export type ParsedSimulateOptions = { ok: true; options: SimulateOptions; reportFile: string | undefined } | { ok: false; problems: string[] };
+export type ParsedSimulateOptions =
+  { ok: true; options: SimulateOptions; reportFile: string | undefined } | { ok: false; problems: string[] };
 
 /** Options from the command line over defaults from `env`; problems name the flag, never a secret's value. */
-export function parseSimulateOptions(raw: RawSimulateOptions, env: Record<string, string | undefined>): ParsedSimulateOptions {
+export function parseSimulateOptions(
+  raw: RawSimulateOptions,
+  env: Record<string, string | undefined>,
+): ParsedSimulateOptions {
   const nonEmpty = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
   const defaultTarget = `http://127.0.0.1:${nonEmpty(env['PORT']) ?? '8080'}${nonEmpty(env['WEBHOOK_PATH']) ?? '/events'}`;
   const target = raw.target ?? defaultTarget;
@@ -77,12 +126,14 @@ export function parseSimulateOptions(raw: RawSimulateOptions, env: Record<string
     return {
       ok: false,
       // A public URL that defaulted to the target would only repeat the target's problem.
-      problems: parsed.error.issues.filter((issue) => !(publicUrlIsTarget && issue.path[0] === 'publicUrl')).map((issue) => {
-        const key = String(issue.path[0] ?? '');
-        const given = (input as Record<string, unknown>)[key];
-        const message = given === undefined && key !== 'token' ? 'is required' : issue.message;
-        return `${FLAG_OF[key] ?? `--${key}`}: ${message}`;
-      }),
+      problems: parsed.error.issues
+        .filter((issue) => !(publicUrlIsTarget && issue.path[0] === 'publicUrl'))
+        .map((issue) => {
+          const key = String(issue.path[0] ?? '');
+          const given = (input as Record<string, unknown>)[key];
+          const message = given === undefined && key !== 'token' ? 'is required' : issue.message;
+          return `${FLAG_OF[key] ?? `--${key}`}: ${message}`;
+        }),
     };
   }
   const o = parsed.data;

@@ -30,7 +30,11 @@ export interface SdkReading {
 
 export interface SdkWarning {
   atMs: number;
-  group: 'network-quality-warning-raised' | 'network-quality-warning-cleared' | 'audio-level-warning-raised' | 'audio-level-warning-cleared';
+  group:
+    | 'network-quality-warning-raised'
+    | 'network-quality-warning-cleared'
+    | 'audio-level-warning-raised'
+    | 'audio-level-warning-cleared';
   name: string;
   level: 'WARNING' | 'INFO';
   threshold: number;
@@ -75,10 +79,24 @@ export function sdkWarnings(samples: readonly SdkReading[]): SdkWarning[] {
       const crossing = values.filter(rule.crosses).length;
       if (!active.has(rule.name) && crossing >= RAISE_COUNT) {
         active.add(rule.name);
-        warnings.push({ atMs: sample.atMs, group: 'network-quality-warning-raised', name: rule.name, level: 'WARNING', threshold: rule.threshold, values: values.map((v) => round(v)) });
+        warnings.push({
+          atMs: sample.atMs,
+          group: 'network-quality-warning-raised',
+          name: rule.name,
+          level: 'WARNING',
+          threshold: rule.threshold,
+          values: values.map((v) => round(v)),
+        });
       } else if (active.has(rule.name) && window.length === WINDOW && crossing <= CLEAR_COUNT) {
         active.delete(rule.name);
-        warnings.push({ atMs: sample.atMs, group: 'network-quality-warning-cleared', name: rule.name, level: 'INFO', threshold: rule.threshold, values: values.map((v) => round(v)) });
+        warnings.push({
+          atMs: sample.atMs,
+          group: 'network-quality-warning-cleared',
+          name: rule.name,
+          level: 'INFO',
+          threshold: rule.threshold,
+          values: values.map((v) => round(v)),
+        });
       }
     }
     if (i + 1 >= AUDIO_WINDOW) {
@@ -87,10 +105,24 @@ export function sdkWarnings(samples: readonly SdkReading[]): SdkWarning[] {
       const name = 'constant-audio-input-level';
       if (flat && !active.has(name)) {
         active.add(name);
-        warnings.push({ atMs: sample.atMs, group: 'audio-level-warning-raised', name, level: 'WARNING', threshold: AUDIO_MIN_STDDEV, values: levels });
+        warnings.push({
+          atMs: sample.atMs,
+          group: 'audio-level-warning-raised',
+          name,
+          level: 'WARNING',
+          threshold: AUDIO_MIN_STDDEV,
+          values: levels,
+        });
       } else if (!flat && active.has(name)) {
         active.delete(name);
-        warnings.push({ atMs: sample.atMs, group: 'audio-level-warning-cleared', name, level: 'INFO', threshold: AUDIO_MIN_STDDEV, values: levels });
+        warnings.push({
+          atMs: sample.atMs,
+          group: 'audio-level-warning-cleared',
+          name,
+          level: 'INFO',
+          threshold: AUDIO_MIN_STDDEV,
+          values: levels,
+        });
       }
     }
   });
@@ -138,7 +170,8 @@ export interface SdkQuality extends StreamQuality {
 export function gatewayTags(q: StreamQuality): string[] {
   const tags: string[] = [];
   if (q.silent) tags.push('silence');
-  if (q.jitterAvgMs >= TAG_THRESHOLDS.jitterAvgMs && q.jitterMaxMs >= TAG_THRESHOLDS.jitterMaxMs) tags.push('high_jitter');
+  if (q.jitterAvgMs >= TAG_THRESHOLDS.jitterAvgMs && q.jitterMaxMs >= TAG_THRESHOLDS.jitterMaxMs)
+    tags.push('high_jitter');
   if (q.lossPct > TAG_THRESHOLDS.lossPct) tags.push('high_packet_loss');
   return tags;
 }
@@ -148,7 +181,8 @@ export function sdkTags(q: SdkQuality): string[] {
   const tags: string[] = [];
   if (q.rttMs.avg > TAG_THRESHOLDS.rttMs) tags.push('high_latency');
   if (q.mos.avg < TAG_THRESHOLDS.mos) tags.push('low_mos');
-  if (q.jitterAvgMs >= TAG_THRESHOLDS.jitterAvgMs && q.jitterMaxMs >= TAG_THRESHOLDS.jitterMaxMs) tags.push('high_jitter');
+  if (q.jitterAvgMs >= TAG_THRESHOLDS.jitterAvgMs && q.jitterMaxMs >= TAG_THRESHOLDS.jitterMaxMs)
+    tags.push('high_jitter');
   if (q.lossPct > TAG_THRESHOLDS.lossPct) tags.push('high_packet_loss');
   return tags;
 }

@@ -62,7 +62,10 @@ export class Rng {
   /** `length` lowercase hex digits. */
   hex(length: number): string {
     let out = '';
-    while (out.length < length) out += Math.floor(this.next() * 0x10000).toString(16).padStart(4, '0');
+    while (out.length < length)
+      out += Math.floor(this.next() * 0x10000)
+        .toString(16)
+        .padStart(4, '0');
     return out.slice(0, length);
   }
 }
@@ -72,7 +75,9 @@ export class Rng {
  * one part uses never shifts another part: the plan of call 7 is the same whatever the schedule drew.
  */
 export function rngFor(seed: number, ...keys: readonly (string | number)[]): Rng {
-  const digest = createHash('sha256').update([seed, ...keys].join('\u0000')).digest();
+  const digest = createHash('sha256')
+    .update([seed, ...keys].join('\u0000'))
+    .digest();
   return new Rng(digest.readUInt32LE(0));
 }
 

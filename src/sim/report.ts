@@ -62,7 +62,11 @@ export interface SimReport {
   /** Delivered unique metrics events. */
   metricSamples: { gateway: number; sdk: number };
   /** Interval packet counts of delivered unique metrics events (never the cumulative totals). */
-  intervalPackets: { byEdge: Partial<Record<Edge, { received: number; lost: number }>>; received: number; lost: number };
+  intervalPackets: {
+    byEdge: Partial<Record<Edge, { received: number; lost: number }>>;
+    received: number;
+    lost: number;
+  };
   http: { byStatus: Record<string, number> };
 }
 
@@ -77,7 +81,13 @@ function bump(record: Record<string, number>, key: string, by = 1): void {
 
 export class ReportBuilder {
   private readonly startedAt: number;
-  private readonly calls: SimReport['calls'] = { started: 0, byType: {}, byOutcome: {}, byState: {}, completeSummaryDelivered: 0 };
+  private readonly calls: SimReport['calls'] = {
+    started: 0,
+    byType: {},
+    byOutcome: {},
+    byState: {},
+    completeSummaryDelivered: 0,
+  };
   private readonly byType: Record<string, TypeCounts> = {};
   private deliveries = 0;
   private duplicates = 0;
@@ -88,10 +98,7 @@ export class ReportBuilder {
 
   private readonly settings: SimReport['settings'];
 
-  constructor(
-    settings: SimReport['settings'],
-    startedAtMs: number,
-  ) {
+  constructor(settings: SimReport['settings'], startedAtMs: number) {
     this.settings = { ...settings, target: maskUrl(settings.target) };
     this.startedAt = startedAtMs;
   }

@@ -48,9 +48,14 @@ function realtimeDelay(rng: Rng, alreadyWaitedMs: number): number {
 
 /** Sim ms after the call's end at which each summary is emitted, in summary order (partials, predicted, complete). */
 export function summaryDelays(rng: Rng, partials: number): number[] {
-  const partialDelays = Array.from({ length: partials }, () => rng.between(30 * SECOND, 10 * MINUTE)).sort((a, b) => a - b);
+  const partialDelays = Array.from({ length: partials }, () => rng.between(30 * SECOND, 10 * MINUTE)).sort(
+    (a, b) => a - b,
+  );
   const lastPartial = partialDelays[partialDelays.length - 1] ?? 0;
-  const predicted = Math.max(lastPartial + rng.between(10 * SECOND, 60 * SECOND), rng.between(10 * MINUTE, 15 * MINUTE));
+  const predicted = Math.max(
+    lastPartial + rng.between(10 * SECOND, 60 * SECOND),
+    rng.between(10 * MINUTE, 15 * MINUTE),
+  );
   const complete = rng.between(29 * MINUTE, 30 * MINUTE);
   return [...partialDelays, predicted, complete];
 }
@@ -64,7 +69,12 @@ export function timestampAnchor(createdWallMs: number, callLengthMs: number, spe
   return Math.floor((createdWallMs - callLengthMs * (1 - 1 / speed)) / SECOND) * SECOND;
 }
 
-export function scheduleCall(plan: CallPlan, events: readonly SimEvent[], createdWallMs: number, options: ScheduleOptions): Delivery[] {
+export function scheduleCall(
+  plan: CallPlan,
+  events: readonly SimEvent[],
+  createdWallMs: number,
+  options: ScheduleOptions,
+): Delivery[] {
   const rng = rngFor(plan.seed, plan.index, 'schedule');
   const anchor = timestampAnchor(createdWallMs, plan.endMs, options.speed);
   const epochMs = (simMs: number) => anchor + simMs;
@@ -73,7 +83,10 @@ export function scheduleCall(plan: CallPlan, events: readonly SimEvent[], create
   let summaryIndex = 0;
   const deliveries: Delivery[] = [];
   for (const event of events) {
-    const delay = event.timing === 'realtime' ? realtimeDelay(rng, event.readyMs - event.atMs) : (summaries[summaryIndex++] ?? 30 * MINUTE);
+    const delay =
+      event.timing === 'realtime'
+        ? realtimeDelay(rng, event.readyMs - event.atMs)
+        : (summaries[summaryIndex++] ?? 30 * MINUTE);
     const emittedWall = Math.round(toWall(event.readyMs + delay));
     const clock: EventClock = { epochMs, emittedAtMs: emittedWall };
     const state = { sent: false, delivered: false };
@@ -83,7 +96,15 @@ export function scheduleCall(plan: CallPlan, events: readonly SimEvent[], create
     deliveries.push({ dueMs, event, clock, duplicate: false, reordered, callIndex: plan.index, state });
     if (rng.chance(options.duplicateShare)) {
       // At-least-once: the same event id again, after the retry Twilio makes when it saw no 2xx in time.
-      deliveries.push({ dueMs: dueMs + rng.between(5 * SECOND, 2 * MINUTE) / options.speed, event, clock, duplicate: true, reordered: false, callIndex: plan.index, state });
+      deliveries.push({
+        dueMs: dueMs + rng.between(5 * SECOND, 2 * MINUTE) / options.speed,
+        event,
+        clock,
+        duplicate: true,
+        reordered: false,
+        callIndex: plan.index,
+        state,
+      });
     }
   }
   return deliveries;

@@ -42,7 +42,9 @@ export function requestPath(target: URL, signedUrl: string): string {
 export function createHttpPoster(options: HttpPosterOptions): Poster {
   const target = new URL(options.target);
   const https = target.protocol === 'https:';
-  const agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets }) : new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets });
+  const agent = https
+    ? new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets })
+    : new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets });
   const request = https ? httpsRequest : httpRequest;
   const authorization = basicAuth(new URL(options.publicUrl)) ?? basicAuth(target);
   const hostname = target.hostname.replace(/^\[(.*)\]$/, '$1');

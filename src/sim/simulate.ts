@@ -62,7 +62,13 @@ export async function simulate(options: SimulateOptions, deps: SimulateDeps = {}
   const signal = deps.signal;
   const poster =
     deps.poster ??
-    createHttpPoster({ target: options.target, publicUrl: options.publicUrl, token: options.token, timeoutMs: options.requestTimeoutMs ?? 5000, maxSockets: options.concurrency });
+    createHttpPoster({
+      target: options.target,
+      publicUrl: options.publicUrl,
+      token: options.token,
+      timeoutMs: options.requestTimeoutMs ?? 5000,
+      maxSockets: options.concurrency,
+    });
   const startMs = clock.now();
   const report = new ReportBuilder(
     {
@@ -81,9 +87,14 @@ export async function simulate(options: SimulateOptions, deps: SimulateDeps = {}
   const pool = new Pool(options.concurrency);
   const callEveryMs = 1000 / options.rate;
   const generationEndMs = startMs + options.durationSeconds * 1000;
-  const waitMs = options.maxWaitSeconds === undefined ? maxTrailMs(options.speed) + 5000 : options.maxWaitSeconds * 1000;
+  const waitMs =
+    options.maxWaitSeconds === undefined ? maxTrailMs(options.speed) + 5000 : options.maxWaitSeconds * 1000;
   const deadlineMs = generationEndMs + waitMs;
-  const scheduleOptions = { speed: options.speed, duplicateShare: options.duplicateShare, outOfOrderShare: options.outOfOrderShare };
+  const scheduleOptions = {
+    speed: options.speed,
+    duplicateShare: options.duplicateShare,
+    outOfOrderShare: options.outOfOrderShare,
+  };
   const progressEveryMs = deps.progressEveryMs ?? 10_000;
   let nextProgressMs = startMs + progressEveryMs;
   let callIndex = 0;
@@ -125,7 +136,11 @@ export async function simulate(options: SimulateOptions, deps: SimulateDeps = {}
       }
       const generating = nextCallMs() < generationEndMs;
       if (!generating && (queue.size === 0 || now >= deadlineMs)) break;
-      const wakeMs = Math.min(generating ? nextCallMs() : Number.POSITIVE_INFINITY, queue.peek()?.dueMs ?? Number.POSITIVE_INFINITY, deadlineMs);
+      const wakeMs = Math.min(
+        generating ? nextCallMs() : Number.POSITIVE_INFINITY,
+        queue.peek()?.dueMs ?? Number.POSITIVE_INFINITY,
+        deadlineMs,
+      );
       if (wakeMs > now) await sleep(Math.min(wakeMs - now, progressEveryMs), signal);
     }
     await pool.drain();

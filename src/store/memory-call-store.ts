@@ -15,13 +15,14 @@ export class MemoryCallStore implements CallStore {
     private readonly maxTombstones = 500_000,
   ) {}
 
-  async getPending(callSid: string): Promise<CallState | undefined> {
-    return this.pending.get(callSid);
+  getPending(callSid: string): Promise<CallState | undefined> {
+    return Promise.resolve(this.pending.get(callSid));
   }
 
-  async putPending(state: CallState): Promise<void> {
+  putPending(state: CallState): Promise<void> {
     this.pending.delete(state.callSid);
     this.pending.set(state.callSid, state);
+    return Promise.resolve();
   }
 
   async markFinalised(record: FinalisedCall): Promise<void> {
@@ -29,12 +30,12 @@ export class MemoryCallStore implements CallStore {
     await this.putFinalised(record);
   }
 
-  async getFinalised(callSid: string): Promise<FinalisedCall | undefined> {
+  getFinalised(callSid: string): Promise<FinalisedCall | undefined> {
     this.expireTombstones();
-    return this.finalised.get(callSid);
+    return Promise.resolve(this.finalised.get(callSid));
   }
 
-  async putFinalised(record: FinalisedCall): Promise<void> {
+  putFinalised(record: FinalisedCall): Promise<void> {
     this.finalised.delete(record.callSid);
     this.finalised.set(record.callSid, record);
     while (this.finalised.size > this.maxTombstones) {
@@ -42,20 +43,21 @@ export class MemoryCallStore implements CallStore {
       if (oldest.done === true) break;
       this.finalised.delete(oldest.value);
     }
+    return Promise.resolve();
   }
 
-  async idleSince(before: number): Promise<string[]> {
+  idleSince(before: number): Promise<string[]> {
     const idle: string[] = [];
     for (const state of this.pending.values()) {
       if (state.lastActivityAt >= before) break;
       idle.push(state.callSid);
     }
-    return idle;
+    return Promise.resolve(idle);
   }
 
-  async oldestPending(): Promise<string | undefined> {
+  oldestPending(): Promise<string | undefined> {
     const first = this.pending.keys().next();
-    return first.done === true ? undefined : first.value;
+    return Promise.resolve(first.done === true ? undefined : first.value);
   }
 
   pendingCount(): number {

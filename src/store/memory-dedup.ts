@@ -29,13 +29,13 @@ export class MemoryDedupStore implements DedupStore {
     this.sliceMs = Math.max(1, Math.ceil((opts.ttlSeconds * 1000) / SLICES_PER_TTL));
   }
 
-  async has(id: string): Promise<boolean> {
+  has(id: string): Promise<boolean> {
     this.expire();
-    for (const slice of this.slices) if (slice.ids.has(id)) return true;
-    return false;
+    for (const slice of this.slices) if (slice.ids.has(id)) return Promise.resolve(true);
+    return Promise.resolve(false);
   }
 
-  async remember(ids: readonly string[]): Promise<void> {
+  remember(ids: readonly string[]): Promise<void> {
     this.expire();
     const now = this.opts.clock.now();
     const start = now - (now % this.sliceMs);
@@ -50,6 +50,7 @@ export class MemoryDedupStore implements DedupStore {
       this.count++;
     }
     this.enforceCap();
+    return Promise.resolve();
   }
 
   size(): number {

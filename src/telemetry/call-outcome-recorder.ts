@@ -29,18 +29,26 @@ export function createCallOutcomeRecorder(meter: Meter, limiter: LabelLimiter): 
   return {
     record(s) {
       const base = { call_type: label('call_type', s.callType), call_direction: label('call_direction', s.direction) };
-      calls.add(1, { ...base, call_state: label('call_state', s.callState), disconnected_by: label('disconnected_by', s.disconnectedBy) });
+      calls.add(1, {
+        ...base,
+        call_state: label('call_state', s.callState),
+        disconnected_by: label('disconnected_by', s.disconnectedBy),
+      });
       for (const tag of s.tags) tags.add(1, { call_type: base.call_type, tag: label('tag', tag) });
       if (s.durationSeconds !== undefined) duration.record(s.durationSeconds, base);
       // An unanswered call has no connected time; a 0 there is not a measurement.
-      if (s.connectDurationSeconds !== undefined && s.connectDurationSeconds > 0) connect.record(s.connectDurationSeconds, base);
+      if (s.connectDurationSeconds !== undefined && s.connectDurationSeconds > 0)
+        connect.record(s.connectDurationSeconds, base);
       if (s.postDialDelaySeconds !== undefined) pdd.record(s.postDialDelaySeconds, base);
       if (s.queueTimeSeconds !== undefined) queue.record(s.queueTimeSeconds, base);
       const sdk = s.edges.find((e) => e.edge === 'sdk_edge');
       const callMos = sdk?.inbound?.mosAvg ?? sdk?.outbound?.mosAvg;
       if (callMos !== undefined) mos.record(callMos, base);
       for (const edge of s.edges) {
-        for (const [direction, q] of [['inbound', edge.inbound], ['outbound', edge.outbound]] as const) {
+        for (const [direction, q] of [
+          ['inbound', edge.inbound],
+          ['outbound', edge.outbound],
+        ] as const) {
           recordStream(q, { ...base, edge: edge.edge, stream_direction: direction }, jitter, loss);
         }
       }

@@ -21,7 +21,7 @@ export function instrumentName(def: MetricDef): string {
 export function createCounter<D extends MetricDef>(meter: Meter, def: D): TypedCounter<D> {
   const counter = meter.createCounter(instrumentName(def), { description: def.help, unit: def.unit });
   for (const labels of presetCombinations(def)) counter.add(0, labels);
-  return { add: (value, labels) => counter.add(value, labels as Attributes) };
+  return { add: (value, labels) => counter.add(value, labels) };
 }
 
 export function createHistogram<D extends MetricDef>(meter: Meter, def: D): TypedHistogram<D> {
@@ -30,12 +30,12 @@ export function createHistogram<D extends MetricDef>(meter: Meter, def: D): Type
     unit: def.unit,
     ...(def.buckets === undefined ? {} : { advice: { explicitBucketBoundaries: [...def.buckets] } }),
   });
-  return { record: (value, labels) => histogram.record(value, labels as Attributes) };
+  return { record: (value, labels) => histogram.record(value, labels) };
 }
 
 export function createGauge<D extends MetricDef>(meter: Meter, def: D): TypedGauge<D> {
   const gauge = meter.createGauge(instrumentName(def), { description: def.help, unit: def.unit });
-  return { record: (value, labels) => gauge.record(value, labels as Attributes) };
+  return { record: (value, labels) => gauge.record(value, labels) };
 }
 
 /** A label-less gauge read at collection time (scrape or push). */
@@ -52,17 +52,15 @@ export function createObservedLabelledGauge<D extends MetricDef>(
   read: () => Iterable<readonly [LabelsOf<D>, number]>,
 ): void {
   const presets = presetCombinations(def);
-  meter
-    .createObservableGauge(instrumentName(def), { description: def.help, unit: def.unit })
-    .addCallback((result) => {
-      const seen = new Set<string>();
-      for (const [labels, value] of read()) {
-        const attributes = labels as Attributes;
-        seen.add(JSON.stringify(attributes));
-        result.observe(value, attributes);
-      }
-      for (const labels of presets) if (!seen.has(JSON.stringify(labels))) result.observe(0, labels);
-    });
+  meter.createObservableGauge(instrumentName(def), { description: def.help, unit: def.unit }).addCallback((result) => {
+    const seen = new Set<string>();
+    for (const [labels, value] of read()) {
+      const attributes = labels as Attributes;
+      seen.add(JSON.stringify(attributes));
+      result.observe(value, attributes);
+    }
+    for (const labels of presets) if (!seen.has(JSON.stringify(labels))) result.observe(0, labels);
+  });
 }
 
 /** Cartesian product of the row's preset label values ([] when none). */

@@ -135,7 +135,10 @@ export function createTraceEmitter(opts: TraceEmitterOptions): TraceEmitter {
     flush(timeoutMs = 10_000) {
       if (queue.length === 0 && !exporting) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`trace export did not drain within ${timeoutMs} ms (${queuedSpans} spans queued)`)), timeoutMs);
+        const t = setTimeout(
+          () => reject(new Error(`trace export did not drain within ${timeoutMs} ms (${queuedSpans} spans queued)`)),
+          timeoutMs,
+        );
         idleWaiters.push(() => {
           clearTimeout(t);
           resolve();
@@ -176,7 +179,9 @@ export function toReadableSpan(s: SpanData, resource: Resource): ReadableSpan {
     name: s.name,
     kind: SpanKind.INTERNAL,
     spanContext: () => context,
-    ...(s.parentSpanId === undefined ? {} : { parentSpanContext: { traceId: s.traceId, spanId: s.parentSpanId, traceFlags: TraceFlags.SAMPLED } }),
+    ...(s.parentSpanId === undefined
+      ? {}
+      : { parentSpanContext: { traceId: s.traceId, spanId: s.parentSpanId, traceFlags: TraceFlags.SAMPLED } }),
     startTime: hrTime(s.startMs),
     endTime: hrTime(s.endMs),
     duration: hrTime(s.endMs - s.startMs),

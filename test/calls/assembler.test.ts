@@ -1,7 +1,7 @@
 // CallAssembler without HTTP: real CloudEvents converted by the real event families, routed by the
 // real dispatcher into an assembler with a MemoryCallStore, a ManualClock and capturing callbacks.
-import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { CallAssembler, type LateKind } from '../../src/calls/assembler.js';
 import type { FinaliseReason } from '../../src/calls/call-state.js';
 import { lateSpanIdFor, rootSpanIdFor, traceIdFor } from '../../src/calls/ids.js';
@@ -135,11 +135,17 @@ describe('CallAssembler: events and summaries in any order', () => {
     await r.deliver(summaryFor(COMPLETE, sid, { processingVersion: 4, start: START, end: END }));
     const root = only(r.roots(), 'root span');
     assert.deepEqual(root.events, []);
-    await r.deliver(gatewayEvent(sid, 'call.connected', T0 + 8_000), sdkEvent('asm-summary-first', 'connection', 'accepted-by-remote', 'INFO', 8.25));
+    await r.deliver(
+      gatewayEvent(sid, 'call.connected', T0 + 8_000),
+      sdkEvent('asm-summary-first', 'connection', 'accepted-by-remote', 'INFO', 8.25),
+    );
     assert.equal(r.roots().length, 1, 'still one root span');
     const lates = r.spans.filter((s) => s.parentSpanId !== undefined);
     assert.equal(lates.length, 2);
-    assert.deepEqual(lates.map((s) => s.events.map((e) => e.name)), [['call.connected'], ['connection.accepted-by-remote']]);
+    assert.deepEqual(
+      lates.map((s) => s.events.map((e) => e.name)),
+      [['call.connected'], ['connection.accepted-by-remote']],
+    );
     assert.equal(r.outcomes.length, 1);
     assert.deepEqual(r.late, [
       { kind: 'call-event', outcome: 'late_span' },
@@ -154,7 +160,9 @@ describe('CallAssembler: events and summaries in any order', () => {
     // (data as a JSON string, saying canceled/client: it must never show).
     await r.deliver(summaryFor(PREDICTED, sid, { processingVersion: 2, start: START, end: END }));
     await r.deliver(summaryFor(PARTIAL_V2, sid, { processingVersion: 3, start: START, end: END + 999_000 }));
-    await r.deliver(retarget(PARTIAL_V1, sid, { processing_version: 1, start_time: iso(START), end_time: iso(END + 5_000) }));
+    await r.deliver(
+      retarget(PARTIAL_V1, sid, { processing_version: 1, start_time: iso(START), end_time: iso(END + 5_000) }),
+    );
     await r.deliver(sdkEvent('asm-scrambled', 'connection', 'accepted-by-remote', 'INFO', 8.25));
     assert.equal(r.spans.length, 0, 'partials and predicted-complete do not finalise');
     assert.equal(r.outcomes.length, 0, 'nor record the once-per-call outcome');
@@ -176,7 +184,10 @@ describe('CallAssembler: events and summaries in any order', () => {
     assert.equal(root.endMs, END);
     assert.equal(r.outcomes.length, 1);
     assert.equal(r.outcomes[0]?.stage, 'complete');
-    assert.deepEqual(root.events.map((e) => e.name), ['connection.accepted-by-remote']);
+    assert.deepEqual(
+      root.events.map((e) => e.name),
+      ['connection.accepted-by-remote'],
+    );
   });
 
   test('a higher-version partial after predicted-complete does not override it at idle finalisation either', async () => {
@@ -190,7 +201,11 @@ describe('CallAssembler: events and summaries in any order', () => {
     assert.equal(root.attributes['twilio.summary.state'], 'predicted-complete');
     assert.equal(root.attributes['twilio.summary.processing_version'], 2);
     assert.equal(root.endMs, END, 'end_time from predicted-complete, not from the later partial');
-    assert.equal(root.attributes['twilio.call.disconnected_by'], 'callee', 'predicted-complete knows who hung up; the partial does not');
+    assert.equal(
+      root.attributes['twilio.call.disconnected_by'],
+      'callee',
+      'predicted-complete knows who hung up; the partial does not',
+    );
     assert.equal(r.outcomes[0]?.stage, 'predicted-complete');
   });
 
@@ -198,7 +213,9 @@ describe('CallAssembler: events and summaries in any order', () => {
     const r = rig();
     const sid = callSid('asm-partials');
     await r.deliver(summaryFor(PARTIAL_V2, sid, { processingVersion: 3, start: START, end: END }));
-    await r.deliver(retarget(PARTIAL_V1, sid, { processing_version: 1, start_time: iso(START), end_time: iso(START + 5_000) }));
+    await r.deliver(
+      retarget(PARTIAL_V1, sid, { processing_version: 1, start_time: iso(START), end_time: iso(START + 5_000) }),
+    );
     r.clock.advance(IDLE_TIMEOUT_MS + 1);
     await r.assembler.sweep();
     const root = only(r.spans, 'span');
@@ -231,7 +248,10 @@ describe('CallAssembler: events and summaries in any order', () => {
     await r.deliver(summaryFor(PARTIAL_V2, sid, { processingVersion: 9, start: START, end: END }));
     await r.deliver(summaryFor(PREDICTED, sid, { processingVersion: 9, start: START, end: END }));
     assert.equal(r.spans.length, 1);
-    assert.deepEqual(r.late.map((l) => l.outcome), ['ignored', 'ignored']);
+    assert.deepEqual(
+      r.late.map((l) => l.outcome),
+      ['ignored', 'ignored'],
+    );
   });
 
   test('an event after finalisation: a late child span of the root, in the CallSid trace, twilio.late=true', async () => {
@@ -252,7 +272,10 @@ describe('CallAssembler: events and summaries in any order', () => {
     assert.notEqual(late.spanId, rootSpanIdFor(sid));
     assert.equal(late.attributes['twilio.late'], true);
     assert.equal(late.attributes['twilio.call_sid'], sid);
-    assert.deepEqual(late.events.map((e) => [e.name, e.timeMs]), [['feedback.received', T0 + 160_000]]);
+    assert.deepEqual(
+      late.events.map((e) => [e.name, e.timeMs]),
+      [['feedback.received', T0 + 160_000]],
+    );
     assert.equal(late.startMs, T0 + 160_000);
     assert.deepEqual(r.late, [{ kind: 'call-event', outcome: 'late_span' }]);
     assert.equal(r.outcomes.length, 1, 'late data never records the call outcome again');
@@ -273,9 +296,15 @@ describe('CallAssembler: finalisation without a complete summary', () => {
   test('idle: nothing at timeout - 1 ms; after the timeout sweep() finalises with summary.state none, finalised_by idle', async () => {
     const r = rig();
     const name = 'asm-idle';
-    await r.deliver(sdkEvent(name, 'connection', 'accepted-by-remote', 'INFO', 2), sdkMetric(name, { jitter: 3 }, { second: 1 }));
+    await r.deliver(
+      sdkEvent(name, 'connection', 'accepted-by-remote', 'INFO', 2),
+      sdkMetric(name, { jitter: 3 }, { second: 1 }),
+    );
     r.clock.advance(5_000);
-    await r.deliver(sdkMetric(name, { jitter: 5 }, { second: 40 }), sdkEvent(name, 'connection', 'disconnected-by-local', 'INFO', 39));
+    await r.deliver(
+      sdkMetric(name, { jitter: 5 }, { second: 40 }),
+      sdkEvent(name, 'connection', 'disconnected-by-local', 'INFO', 39),
+    );
     // The idle timeout counts from the last data received.
     r.clock.advance(IDLE_TIMEOUT_MS - 1);
     assert.equal(await r.assembler.sweep(), 0);
@@ -290,7 +319,10 @@ describe('CallAssembler: finalisation without a complete summary', () => {
     // No summary: earliest and latest timestamps seen, metrics samples included.
     assert.equal(root.startMs, T0 + 1_000);
     assert.equal(root.endMs, T0 + 40_000);
-    assert.deepEqual(root.events.map((e) => e.name), ['connection.accepted-by-remote', 'connection.disconnected-by-local']);
+    assert.deepEqual(
+      root.events.map((e) => e.name),
+      ['connection.accepted-by-remote', 'connection.disconnected-by-local'],
+    );
     assert.deepEqual(r.finalised, ['idle']);
     assert.equal(r.outcomes.length, 0, 'no summary, no once-per-call outcome');
     assert.equal(await r.assembler.sweep(), 0, 'a second sweep finds nothing');
@@ -319,7 +351,10 @@ describe('CallAssembler: finalisation without a complete summary', () => {
     await r.assembler.sweep();
     await r.deliver(summaryFor(COMPLETE, sid, { processingVersion: 4, start: START, end: END }));
     assert.equal(r.roots().length, 1);
-    const late = only(r.spans.filter((s) => s.parentSpanId !== undefined), 'late span');
+    const late = only(
+      r.spans.filter((s) => s.parentSpanId !== undefined),
+      'late span',
+    );
     assert.equal(late.parentSpanId, rootSpanIdFor(sid));
     assert.equal(late.attributes['twilio.late'], true);
     assert.equal(late.attributes['twilio.summary.state'], 'complete');
@@ -387,7 +422,10 @@ describe('CallAssembler: root span status and times', () => {
   test('root start/end are the summary start_time/end_time even when events lie outside them', async () => {
     const r = rig();
     const sid = callSid('asm-times-summary');
-    await r.deliver(gatewayEvent(sid, 'call.initiated', START - 2_000), gatewayEvent(sid, 'call.completed', END + 1_000));
+    await r.deliver(
+      gatewayEvent(sid, 'call.initiated', START - 2_000),
+      gatewayEvent(sid, 'call.completed', END + 1_000),
+    );
     await r.deliver(summaryFor(COMPLETE, sid, { processingVersion: 4, start: START, end: END }));
     const root = only(r.spans, 'span');
     assert.equal(root.startMs, START);
@@ -413,7 +451,10 @@ describe('CallAssembler: root span status and times', () => {
   test('a summary without end_time: start from the summary, end the latest timestamp seen', async () => {
     const r = rig();
     const sid = callSid('asm-times-open');
-    await r.deliver(gatewayEvent(sid, 'call.connected', START + 8_000), gatewayEvent(sid, 'call.completed', START + 60_000));
+    await r.deliver(
+      gatewayEvent(sid, 'call.connected', START + 8_000),
+      gatewayEvent(sid, 'call.completed', START + 60_000),
+    );
     await r.deliver(retarget(PARTIAL_V2, sid, { start_time: iso(START), created_time: iso(START), end_time: null }));
     r.clock.advance(IDLE_TIMEOUT_MS + 1);
     await r.assembler.sweep();
@@ -428,7 +469,10 @@ describe('CallAssembler: redaction', () => {
     for (const exposePii of [false, true]) {
       const r = rig({ exposePii });
       const sid = callSid(`asm-pii-${exposePii}`);
-      await r.deliver(gatewayEvent(sid, 'call.connected', T0 + 8_000), sdkEvent(`asm-pii-${exposePii}`, 'connection', 'accepted-by-remote', 'INFO', 8));
+      await r.deliver(
+        gatewayEvent(sid, 'call.connected', T0 + 8_000),
+        sdkEvent(`asm-pii-${exposePii}`, 'connection', 'accepted-by-remote', 'INFO', 8),
+      );
       await r.deliver(summaryFor(COMPLETE, sid, { processingVersion: 4, start: START, end: END }));
       const text = JSON.stringify(r.spans);
       for (const pii of ['+14155550101', '+13035550187', '203.0.113.24', '54.172.60.3', '192.0.2.45', 'agent_jdoe']) {
@@ -445,10 +489,17 @@ describe('CallAssembler: concurrent deliveries for one call', () => {
   test('two events for a new call delivered concurrently are both on the root span', async () => {
     const r = rig();
     const name = 'asm-concurrent-events';
-    await Promise.all([r.deliver(sdkEvent(name, 'connection', 'outgoing', 'INFO', 1)), r.deliver(sdkEvent(name, 'connection', 'accepted-by-remote', 'INFO', 2))]);
+    await Promise.all([
+      r.deliver(sdkEvent(name, 'connection', 'outgoing', 'INFO', 1)),
+      r.deliver(sdkEvent(name, 'connection', 'accepted-by-remote', 'INFO', 2)),
+    ]);
     await r.deliver(summaryFor(COMPLETE, callSid(name), { processingVersion: 4, start: START, end: END }));
     const root = only(r.spans, 'span');
-    assert.deepEqual(root.events.map((e) => e.name), ['connection.outgoing', 'connection.accepted-by-remote'], 'no event lost');
+    assert.deepEqual(
+      root.events.map((e) => e.name),
+      ['connection.outgoing', 'connection.accepted-by-remote'],
+      'no event lost',
+    );
   });
 
   test('an event racing the complete summary is never dropped and never makes a second root span', async () => {

@@ -1,7 +1,7 @@
 // Trace and span ids derived from the CallSid (DESIGN section 5): a user finds a call's trace by its
 // CallSid, and every process, before or after a restart, lands in the same trace.
-import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { lateSpanIdFor, rootSpanIdFor, traceIdFor } from '../../src/calls/ids.js';
 import { callSid } from '../support/events.js';
 
@@ -27,7 +27,14 @@ describe('traceIdFor', () => {
   });
 
   test('a non-conforming sid is hashed: 32 lowercase hex, deterministic, not all zero, not its own digits', () => {
-    for (const sid of ['CA123', 'call-without-prefix', 'CA0de4d68035f5f8c77773b0db2daad3fz', 'ca0de4d68035f5f8c77773b0db2daad3fa', 'CA0de4d68035f5f8c77773b0db2daad3fa0', '']) {
+    for (const sid of [
+      'CA123',
+      'call-without-prefix',
+      'CA0de4d68035f5f8c77773b0db2daad3fz',
+      'ca0de4d68035f5f8c77773b0db2daad3fa',
+      'CA0de4d68035f5f8c77773b0db2daad3fa0',
+      '',
+    ]) {
       const id = traceIdFor(sid);
       assert.match(id, HEX32, sid);
       assert.notEqual(id, '0'.repeat(32), sid);

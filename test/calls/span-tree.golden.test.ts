@@ -1,9 +1,9 @@
 // Golden span trees: what a tracing backend receives for the main kinds of call, rendered from what
 // our OTLP receiver decoded (test/support/span-tree.ts) and compared with test/golden/span-trees/*.txt.
 // Each case runs over both OTLP protocols against the same file, so the two encodings must agree.
-// Regenerate deliberately with `UPDATE_GOLDEN=1 node scripts/run-tests.mjs span-tree.golden`.
-import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+// Regenerate deliberately with `UPDATE_GOLDEN=1 npm run jest -- span-tree.golden`.
+import { describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ManualClock } from '../../src/clock.js';
 import { callSid, sdkEvent, sdkMetric } from '../support/events.js';
@@ -49,7 +49,10 @@ const CASES: GoldenCase[] = [
     file: 'idle-expired-call-without-summary.txt',
     async run(rig) {
       const name = 'golden-idle';
-      await rig.post([sdkEvent(name, 'connection', 'outgoing', 'INFO', 0.5), sdkMetric(name, { jitter: 3, mos: 4.4, rtt: 60 }, { second: 2 })]);
+      await rig.post([
+        sdkEvent(name, 'connection', 'outgoing', 'INFO', 0.5),
+        sdkMetric(name, { jitter: 3, mos: 4.4, rtt: 60 }, { second: 2 }),
+      ]);
       await rig.post([
         sdkEvent(name, 'connection', 'disconnected-by-local', 'INFO', 42),
         sdkEvent(name, 'network-quality-warning-raised', 'high-rtt', 'WARNING', 20),
@@ -78,10 +81,22 @@ const CASES: GoldenCase[] = [
     async run(rig) {
       const sid = callSid('golden-late-summary');
       await rig.post([gatewayEvent(sid, 'call.connected', T0 + 8_000)]);
-      await rig.post([summaryFor('call-summary/partial-processing-version-2.json', sid, { processingVersion: 2, start: T0, end: T0 + 150_000 })]);
+      await rig.post([
+        summaryFor('call-summary/partial-processing-version-2.json', sid, {
+          processingVersion: 2,
+          start: T0,
+          end: T0 + 150_000,
+        }),
+      ]);
       rig.clock.advance(IDLE_TIMEOUT_SECONDS * 1000 + 1);
       assert.equal(await rig.h.app.calls.sweep(), 1);
-      await rig.post([summaryFor('call-summary/complete-carrier-call.json', sid, { processingVersion: 4, start: T0, end: T0 + 150_000 })]);
+      await rig.post([
+        summaryFor('call-summary/complete-carrier-call.json', sid, {
+          processingVersion: 4,
+          start: T0,
+          end: T0 + 150_000,
+        }),
+      ]);
       return 2;
     },
   },
@@ -94,7 +109,11 @@ async function render(protocol: 'http/protobuf' | 'http/json', c: GoldenCase): P
   let h: Harness | undefined;
   try {
     h = await startExporter(
-      { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol, CALL_IDLE_TIMEOUT_SECONDS: String(IDLE_TIMEOUT_SECONDS) },
+      {
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol,
+        CALL_IDLE_TIMEOUT_SECONDS: String(IDLE_TIMEOUT_SECONDS),
+      },
       { clock },
     );
     const harness = h;

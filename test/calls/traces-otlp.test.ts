@@ -1,14 +1,19 @@
 // Call traces end to end over real HTTP: signed webhooks into the exporter, OTLP/HTTP out to our own
 // receiver, which decodes protobuf and JSON into one model. Everything asserted here is what a
 // tracing backend would store.
-import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { readFileSync } from 'node:fs';
 import { ManualClock } from '../../src/clock.js';
 import type { Env } from '../../src/config.js';
 import { ACCOUNT_SID, sdkEvent } from '../support/events.js';
 import { startExporter, type Harness } from '../support/harness.js';
-import { startOtlpReceiver, type OtlpReceiver, type OtlpReceiverOptions, type OtlpSpan } from '../support/otlp-receiver.js';
+import {
+  startOtlpReceiver,
+  type OtlpReceiver,
+  type OtlpReceiverOptions,
+  type OtlpSpan,
+} from '../support/otlp-receiver.js';
 import { sampleValue } from '../support/prom.js';
 import { CARRIER_CALL_PII, T0, carrierCall, spansJson, type ScriptedCall } from '../support/span-tree.js';
 
@@ -24,14 +29,22 @@ interface Rig {
 }
 
 /** Receiver first, then an exporter pointed at it; always torn down, whatever the test does. */
-async function withExporter(protocol: Protocol, env: Env, body: (rig: Rig) => Promise<void>, receiverOpts: OtlpReceiverOptions = {}): Promise<void> {
+async function withExporter(
+  protocol: Protocol,
+  env: Env,
+  body: (rig: Rig) => Promise<void>,
+  receiverOpts: OtlpReceiverOptions = {},
+): Promise<void> {
   const receiver = await startOtlpReceiver(receiverOpts);
   // The OTLP exporter reads its endpoint from the standard variable when it is constructed.
   process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = `${receiver.url}/v1/traces`;
   const clock = new ManualClock(T0 + 10 * 60_000);
   let h: Harness | undefined;
   try {
-    h = await startExporter({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol, ...env }, { clock });
+    h = await startExporter(
+      { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol, ...env },
+      { clock },
+    );
     await body({ h, receiver, clock });
   } finally {
     await h?.stop();
@@ -69,7 +82,11 @@ for (const protocol of PROTOCOLS) {
         await deliver(rig.h, call);
         const spans = await exported(rig, 1);
 
-        assert.deepEqual([...new Set(spans.map((s) => s.traceId))], [call.sid.slice(2).toLowerCase()], 'one trace, id = CallSid hex');
+        assert.deepEqual(
+          [...new Set(spans.map((s) => s.traceId))],
+          [call.sid.slice(2).toLowerCase()],
+          'one trace, id = CallSid hex',
+        );
         assert.equal(spans.length, 1, 'no span but the root');
         const root = rootOf(spans);
         assert.equal(root.name, 'twilio.voice.call');
@@ -78,7 +95,9 @@ for (const protocol of PROTOCOLS) {
         assert.equal(root.status.code, 0, 'unset for a completed call');
         assert.equal(root.startTimeUnixNano, ns(call.start), 'summary start_time');
         assert.equal(root.endTimeUnixNano, ns(call.end), 'summary end_time');
-        assert.ok(rig.receiver.requests().every((r) => r.encoding === (protocol === 'http/json' ? 'json' : 'protobuf')));
+        assert.ok(
+          rig.receiver.requests().every((r) => r.encoding === (protocol === 'http/json' ? 'json' : 'protobuf')),
+        );
 
         // Span events: exactly the call events, once each, at their own timestamps; no metrics samples, no summaries.
         assert.deepEqual(
@@ -124,7 +143,8 @@ for (const protocol of PROTOCOLS) {
         const close = (key: string, expected: number): void => {
           const v = a[key];
           assert.equal(typeof v, 'number', key);
-          assert.ok(Math.abs(Number(v) - expected) < 1e-12, `${key} = ${String(v)}, expected ${expected}`);
+          const n = Number(v);
+          assert.ok(Math.abs(n - expected) < 1e-12, `${key} = ${n}, expected ${expected}`);
         };
         close('twilio.carrier_edge.inbound.jitter_avg_seconds', 0.000483035);
         close('twilio.carrier_edge.inbound.packet_loss_ratio', 0.0015);
@@ -177,10 +197,20 @@ for (const protocol of PROTOCOLS) {
         assert.equal(child.parentSpanId, root.spanId);
         assert.notEqual(child.spanId, root.spanId);
         assert.equal(child.attributes['twilio.late'], true);
-        assert.deepEqual(child.events.map((e) => [e.name, e.timeUnixNano]), [['feedback.received', ns(T0 + 170_000)]]);
+        assert.deepEqual(
+          child.events.map((e) => [e.name, e.timeUnixNano]),
+          [['feedback.received', ns(T0 + 170_000)]],
+        );
         const scrape = await rig.h.scrape();
-        assert.equal(sampleValue(scrape, 'voice_insights_exporter_late_data_total', { kind: 'call-event', outcome: 'late_span' }), 1);
-        assert.equal(sampleValue(scrape, 'voice_insights_exporter_traces_finalised_total', { reason: 'complete' }), 1, 'late data finalises nothing');
+        assert.equal(
+          sampleValue(scrape, 'voice_insights_exporter_late_data_total', { kind: 'call-event', outcome: 'late_span' }),
+          1,
+        );
+        assert.equal(
+          sampleValue(scrape, 'voice_insights_exporter_traces_finalised_total', { reason: 'complete' }),
+          1,
+          'late data finalises nothing',
+        );
       });
     });
 
@@ -192,7 +222,10 @@ for (const protocol of PROTOCOLS) {
           const call = carrierCall(`otlp-503-${protocol}`);
           await deliver(rig.h, call);
           const spans = await exported(rig, 1);
-          assert.ok(rig.receiver.requests().filter((r) => r.status === 503).length >= 1, 'the backend refused the first request');
+          assert.ok(
+            rig.receiver.requests().filter((r) => r.status === 503).length >= 1,
+            'the backend refused the first request',
+          );
           assert.equal(spans.length, 1, 'exactly once');
           assert.equal(rootOf(spans).traceId, call.sid.slice(2).toLowerCase());
           assert.equal(rig.h.app.traces.queued(), 0);
@@ -216,7 +249,10 @@ for (const protocol of PROTOCOLS) {
           assert.equal(rig.h.app.traces.queued(), 0);
           const scrape = await rig.h.scrape();
           assert.equal(sampleValue(scrape, 'voice_insights_exporter_export_failures_total', { signal: 'traces' }), 2);
-          assert.equal(sampleValue(scrape, 'voice_insights_exporter_traces_finalised_total', { reason: 'complete' }), 1);
+          assert.equal(
+            sampleValue(scrape, 'voice_insights_exporter_traces_finalised_total', { reason: 'complete' }),
+            1,
+          );
         },
         { failFirst: 2, failStatus: 500 },
       );
@@ -225,11 +261,16 @@ for (const protocol of PROTOCOLS) {
 }
 
 test('both trace protocols are runtime dependencies (src/telemetry/otlp-traces.ts imports both exporters)', () => {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies?: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
   const source = readFileSync(new URL('../../src/telemetry/otlp-traces.ts', import.meta.url), 'utf8');
   const imported = [...source.matchAll(/from '(@opentelemetry\/[^']+)'/g)].map((m) => m[1] ?? '');
   assert.ok(imported.length >= 2);
   for (const name of imported) {
-    assert.ok(pkg.dependencies?.[name] !== undefined, `${name} is imported by src/ but not in "dependencies": \`npm ci --omit=dev\` would break startup`);
+    assert.ok(
+      pkg.dependencies?.[name] !== undefined,
+      `${name} is imported by src/ but not in "dependencies": \`npm ci --omit=dev\` would break startup`,
+    );
   }
 });

@@ -2,8 +2,8 @@
 // prints (never a secret), `serve` without a token (starts, not ready, 503, tells the operator, exits 0
 // on SIGTERM), and `serve` with a token (accepts a signed fixture, counts it on /metrics, and finishes a
 // request that is in flight when SIGTERM arrives).
-import { after, before, describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { request } from 'node:http';
 import { signTwilioRequest } from '../../src/http/signature.js';
 import { loadFixtureEvents } from '../support/fixtures.js';
@@ -48,7 +48,7 @@ function parseJson(text: string): unknown {
   }
 }
 
-before(async () => {
+beforeAll(async () => {
   await ensureBuilt();
 });
 
@@ -59,7 +59,8 @@ describe('check-config', () => {
     assert.equal(r.status, 2, output);
     assert.match(r.stderr, /\bPORT\b/);
     assert.match(r.stderr, /\bPUBLIC_URL\b/);
-    for (const secret of ['abc', 'not-a-url', TOKEN]) assert.ok(!output.includes(secret), `the output prints ${JSON.stringify(secret)}:\n${output}`);
+    for (const secret of ['abc', 'not-a-url', TOKEN])
+      assert.ok(!output.includes(secret), `the output prints ${JSON.stringify(secret)}:\n${output}`);
     assert.ok(!r.stdout.includes('configuration OK'));
   });
 
@@ -72,7 +73,8 @@ describe('check-config', () => {
     const output = `${r.stdout}\n${r.stderr}`;
     assert.equal(r.status, 0, output);
     assert.match(r.stdout, /configuration OK/);
-    for (const secret of [TOKEN, BASIC_PASSWORD]) assert.ok(!output.includes(secret), `the output prints a secret:\n${output}`);
+    for (const secret of [TOKEN, BASIC_PASSWORD])
+      assert.ok(!output.includes(secret), `the output prints a secret:\n${output}`);
   });
 });
 
@@ -83,10 +85,10 @@ describe('serve without TWILIO_AUTH_TOKEN', () => {
     return child;
   };
 
-  before(async () => {
+  beforeAll(async () => {
     child = await spawnExporter({ env: { LOG_LEVEL: 'info' }, waitUntil: 'listening' });
   });
-  after(async () => {
+  afterAll(async () => {
     await child?.kill();
   });
 
@@ -94,7 +96,10 @@ describe('serve without TWILIO_AUTH_TOKEN', () => {
     const res = await fetch(`${running().origin}/readyz`, { signal: AbortSignal.timeout(5000) });
     const body = parseJson(await res.text());
     assert.equal(res.status, 503);
-    assert.ok(typeof body === 'object' && body !== null && 'reasons' in body && Array.isArray(body.reasons), JSON.stringify(body));
+    assert.ok(
+      typeof body === 'object' && body !== null && 'reasons' in body && Array.isArray(body.reasons),
+      JSON.stringify(body),
+    );
     assert.ok(
       body.reasons.some((r: unknown) => typeof r === 'string' && r.includes('TWILIO_AUTH_TOKEN')),
       `reasons: ${JSON.stringify(body.reasons)}`,
@@ -110,7 +115,9 @@ describe('serve without TWILIO_AUTH_TOKEN', () => {
   test('stdout has a warning line naming TWILIO_AUTH_TOKEN', async () => {
     const c = running();
     const warning = () =>
-      logLines(c.stdout()).find((l) => l['level'] === 40 && typeof l['msg'] === 'string' && l['msg'].includes('TWILIO_AUTH_TOKEN'));
+      logLines(c.stdout()).find(
+        (l) => l['level'] === 40 && typeof l['msg'] === 'string' && l['msg'].includes('TWILIO_AUTH_TOKEN'),
+      );
     await waitFor('a warning log line about TWILIO_AUTH_TOKEN', () => warning() !== undefined, { timeoutMs: 5000 });
   });
 
@@ -129,10 +136,10 @@ describe('serve with a token', () => {
     return child;
   };
 
-  before(async () => {
+  beforeAll(async () => {
     child = await spawnExporter({ env: { LOG_LEVEL: 'info', TWILIO_AUTH_TOKEN: TOKEN } });
   });
-  after(async () => {
+  afterAll(async () => {
     await child?.kill();
   });
 
@@ -145,7 +152,10 @@ describe('serve with a token', () => {
     const scrape = await fetch(c.metricsUrl, { signal: AbortSignal.timeout(5000) });
     assert.equal(scrape.status, 200);
     const text = await scrape.text();
-    assert.equal(sampleValue(text, 'voice_insights_exporter_events_total', { type: FIXTURE_TYPE, outcome: 'accepted' }), 1);
+    assert.equal(
+      sampleValue(text, 'voice_insights_exporter_events_total', { type: FIXTURE_TYPE, outcome: 'accepted' }),
+      1,
+    );
     assert.ok(!c.stdout().includes(TOKEN) && !c.stderr().includes(TOKEN), 'the token appears in the logs');
   });
 
@@ -190,8 +200,14 @@ describe('serve with a token', () => {
       () => logLines(c.stdout()).some((l) => typeof l['msg'] === 'string' && l['msg'].startsWith('shutting down')),
       { timeoutMs: 5000 },
     );
-    await waitFor('the webhook port to refuse new connections', async () => !(await portAccepts(c.port)), { timeoutMs: 5000 });
-    assert.equal(await getStatus(`${c.origin}/healthz`, 1000), undefined, 'a new request is refused while shutting down');
+    await waitFor('the webhook port to refuse new connections', async () => !(await portAccepts(c.port)), {
+      timeoutMs: 5000,
+    });
+    assert.equal(
+      await getStatus(`${c.origin}/healthz`, 1000),
+      undefined,
+      'a new request is refused while shutting down',
+    );
 
     sendBody();
     const res = await withTimeout(answer, 5000, 'the answer to the in-flight POST');
@@ -200,6 +216,9 @@ describe('serve with a token', () => {
 
     const exit = await withTimeout(c.exited, 5000, 'exit after SIGTERM');
     assert.deepEqual(exit, { code: 0, signal: null }, c.stdout() + c.stderr());
-    assert.ok(logLines(c.stdout()).some((l) => l['msg'] === 'stopped'), 'the "stopped" log line');
+    assert.ok(
+      logLines(c.stdout()).some((l) => l['msg'] === 'stopped'),
+      'the "stopped" log line',
+    );
   });
 });

@@ -1,7 +1,7 @@
 // `replay FILE` through the built CLI: recorded events go through the same pipeline and their
 // traces reach a real OTLP receiver.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,14 +29,33 @@ test('replay sends each recorded call to the OTLP backend once; a replayed dupli
     };
     const run = promisify(execFile);
     const { stdout } = await run(process.execPath, [MAIN_JS, 'replay', file], { env, cwd: dir, timeout: 30_000 });
-    assert.deepEqual(JSON.parse(stdout), { accepted: 2, duplicate: 1, invalid: 0, unknown_type: 0, unreadable: 0, pendingCalls: 1, finalised: 0 });
+    assert.deepEqual(JSON.parse(stdout), {
+      accepted: 2,
+      duplicate: 1,
+      invalid: 0,
+      unknown_type: 0,
+      unreadable: 0,
+      pendingCalls: 1,
+      finalised: 0,
+    });
     const callSid = (complete[0]?.data as { call_sid: string }).call_sid;
-    assert.deepEqual(receiver.spans().map((s) => s.traceId), [callSid.slice(2).toLowerCase()]);
+    assert.deepEqual(
+      receiver.spans().map((s) => s.traceId),
+      [callSid.slice(2).toLowerCase()],
+    );
     // With --finalise-pending the waiting call goes out too (marked by what summary it had).
-    const again = await run(process.execPath, [MAIN_JS, 'replay', '--finalise-pending', file], { env, cwd: dir, timeout: 30_000 });
+    const again = await run(process.execPath, [MAIN_JS, 'replay', '--finalise-pending', file], {
+      env,
+      cwd: dir,
+      timeout: 30_000,
+    });
     // A second process knows nothing of the first: the complete call goes out again (same ids), the pending one is swept.
-    assert.equal(JSON.parse(again.stdout).finalised, 1);
-    const states = receiver.spans().slice(1).map((s) => s.attributes['twilio.summary.state']).sort();
+    assert.equal((JSON.parse(again.stdout) as { finalised?: unknown }).finalised, 1);
+    const states = receiver
+      .spans()
+      .slice(1)
+      .map((s) => s.attributes['twilio.summary.state'])
+      .sort();
     assert.deepEqual(states, ['complete', 'partial']);
   } finally {
     await receiver.close();

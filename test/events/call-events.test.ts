@@ -1,5 +1,5 @@
-import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { convertCallEvent } from '../../src/events/call-events.js';
 import type { CallEventRecord, EventSource } from '../../src/events/types.js';
 import { fixtureEnvelope } from '../support/fixtures.js';
@@ -93,7 +93,12 @@ describe('call-event.sdk', () => {
     assert.equal(record.level, 'WARNING');
     assert.equal(record.metricThreshold, 3.5);
     assert.deepEqual(record.metricValues, [2.91]);
-    assert.deepEqual(record.details, { 'sdk.type': 'twilio-voice-android', 'sdk.version': '6.6.1', 'sdk.platform': 'android', 'sdk.selected_region': 'ie1' });
+    assert.deepEqual(record.details, {
+      'sdk.type': 'twilio-voice-android',
+      'sdk.version': '6.6.1',
+      'sdk.platform': 'android',
+      'sdk.selected_region': 'ie1',
+    });
     assert.deepEqual(record.sensitive, {});
   });
 
@@ -117,7 +122,12 @@ describe('call-event.sdk', () => {
   test('selected ICE candidate pair types go to details', () => {
     const record = convert('sdk-selected-ice-candidate-pair.json', 'sdk');
     assert.equal(record.level, 'DEBUG');
-    assert.deepEqual(record.details, { 'ice.local.type': 'host', 'ice.local.protocol': 'udp', 'ice.remote.type': 'srflx', 'ice.remote.protocol': 'udp' });
+    assert.deepEqual(record.details, {
+      'ice.local.type': 'host',
+      'ice.local.protocol': 'udp',
+      'ice.remote.type': 'srflx',
+      'ice.remote.protocol': 'udp',
+    });
   });
 
   test('nulls, sentinels, schema defaults and 0/-0 coordinates are all no value', () => {
@@ -140,7 +150,13 @@ describe('call-event rejections', () => {
   const MARCH_14 = Date.UTC(2025, 2, 14);
   /** `time` is the CloudEvent time; undefined = the envelope had none. */
   const envelope = (data: unknown, time: number | undefined) => ({
-    info: { id: 'EZ1', type: 'com.twilio.voice.insights.call-event.sdk', schemaName: undefined, schemaVersion: undefined, time },
+    info: {
+      id: 'EZ1',
+      type: 'com.twilio.voice.insights.call-event.sdk',
+      schemaName: undefined,
+      schemaVersion: undefined,
+      time,
+    },
     data,
   });
 
@@ -151,24 +167,45 @@ describe('call-event rejections', () => {
   });
 
   test('an unparsable timestamp is an issue even when the envelope has a time', () => {
-    const result = convertCallEvent('sdk')(envelope({ call_sid: 'CA1', group: 'connection', name: 'error', timestamp: 'soon' }, MARCH_14));
+    const result = convertCallEvent('sdk')(
+      envelope({ call_sid: 'CA1', group: 'connection', name: 'error', timestamp: 'soon' }, MARCH_14),
+    );
     assert.ok(!result.ok);
-    assert.deepEqual(result.issues.map((issue) => issue.path), ['data.timestamp']);
+    assert.deepEqual(
+      result.issues.map((issue) => issue.path),
+      ['data.timestamp'],
+    );
   });
 
   test('no timestamp and no envelope time is an issue at data.timestamp', () => {
-    const result = convertCallEvent('gateway')(envelope({ call_sid: 'CA1', group: 'call', name: 'call.ringing' }, undefined));
+    const result = convertCallEvent('gateway')(
+      envelope({ call_sid: 'CA1', group: 'call', name: 'call.ringing' }, undefined),
+    );
     assert.ok(!result.ok);
-    assert.deepEqual(result.issues, [{ path: 'data.timestamp', message: 'Required: no data.timestamp and no CloudEvent time' }]);
+    assert.deepEqual(result.issues, [
+      { path: 'data.timestamp', message: 'Required: no data.timestamp and no CloudEvent time' },
+    ]);
   });
 
   test('a non-numeric error code is reported by path without its value', () => {
     const secret = 'AC_SECRET_auth_token_5f4dcc3b5aa7';
     const result = convertCallEvent('sdk')(
-      envelope({ call_sid: 'CA1', group: 'connection', name: 'error', timestamp: '2025-03-14T15:21:02Z', sdk_edge: { error: { code: secret } } }, MARCH_14),
+      envelope(
+        {
+          call_sid: 'CA1',
+          group: 'connection',
+          name: 'error',
+          timestamp: '2025-03-14T15:21:02Z',
+          sdk_edge: { error: { code: secret } },
+        },
+        MARCH_14,
+      ),
     );
     assert.ok(!result.ok);
-    assert.deepEqual(result.issues.map((issue) => issue.path), ['data.sdk_edge.error.code']);
+    assert.deepEqual(
+      result.issues.map((issue) => issue.path),
+      ['data.sdk_edge.error.code'],
+    );
     assert.ok(!JSON.stringify(result.issues).includes(secret));
   });
 });

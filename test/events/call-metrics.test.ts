@@ -1,5 +1,5 @@
-import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { convertCallMetric } from '../../src/events/call-metrics.js';
 import type { CallMetricSample, EventSource } from '../../src/events/types.js';
 import { fixtureEnvelope } from '../support/fixtures.js';
@@ -67,7 +67,12 @@ describe('call-metrics.gateway', () => {
   test('unknown extra fields are tolerated and dropped; latency ms -> s', () => {
     const sample = convert('unknown-extra-fields.json', 'gateway');
     assert.equal(sample.edge, 'sip_edge');
-    assert.deepEqual(sample.interval, { packetsReceived: 500, packetsLost: 0, packetLossRatio: 0, latencySeconds: { avg: 0.0125, max: 0.018 } });
+    assert.deepEqual(sample.interval, {
+      packetsReceived: 500,
+      packetsLost: 0,
+      packetLossRatio: 0,
+      latencySeconds: { avg: 0.0125, max: 0.018 },
+    });
     assert.ok(!('new_metric' in sample.interval));
   });
 
@@ -86,11 +91,18 @@ describe('call-metrics.gateway', () => {
   test('numeric strings are parsed', () => {
     const sample = convert('numeric-strings.json', 'gateway');
     assert.deepEqual(sample.interval, { packetsReceived: 500, packetsLost: 0, packetLossRatio: 0.025 });
-    assert.deepEqual(sample.cumulative, { packetsReceived: 2949, packetsLost: 14, jitterSeconds: { max: 0.00148209, avg: 0.000483035 } });
+    assert.deepEqual(sample.cumulative, {
+      packetsReceived: 2949,
+      packetsLost: 14,
+      jitterSeconds: { max: 0.00148209, avg: 0.000483035 },
+    });
   });
 
   test('no data.timestamp: the CloudEvent time is used', () => {
-    assert.equal(convert('no-data-timestamp-uses-envelope-time.json', 'gateway').timestamp, Date.UTC(2025, 2, 14, 16, 11, 35, 250));
+    assert.equal(
+      convert('no-data-timestamp-uses-envelope-time.json', 'gateway').timestamp,
+      Date.UTC(2025, 2, 14, 16, 11, 35, 250),
+    );
   });
 
   test('several edge objects: the one named by edge is reported', () => {
@@ -123,7 +135,13 @@ describe('call-metrics.sdk', () => {
         packetsLost: 0,
         packetLossRatio: 0,
       },
-      cumulative: { bytesReceived: 168000, bytesSent: 171360, packetsReceived: 1000, packetsLost: 0, packetsSent: 1020 },
+      cumulative: {
+        bytesReceived: 168000,
+        bytesSent: 171360,
+        packetsReceived: 1000,
+        packetsLost: 0,
+        packetsSent: 1020,
+      },
     });
   });
 
@@ -144,20 +162,33 @@ describe('call-metrics.sdk', () => {
 
 describe('call-metrics rejections', () => {
   const envelope = (data: unknown) => ({
-    info: { id: 'EZ1', type: 'com.twilio.voice.insights.call-metrics.sdk', schemaName: undefined, schemaVersion: undefined, time: undefined },
+    info: {
+      id: 'EZ1',
+      type: 'com.twilio.voice.insights.call-metrics.sdk',
+      schemaName: undefined,
+      schemaVersion: undefined,
+      time: undefined,
+    },
     data,
   });
 
   test('no timestamp anywhere is an issue at data.timestamp', () => {
     const result = convertCallMetric('sdk')(envelope({ call_sid: 'CA1' }));
     assert.ok(!result.ok);
-    assert.deepEqual(result.issues.map((issue) => issue.path), ['data.timestamp']);
+    assert.deepEqual(
+      result.issues.map((issue) => issue.path),
+      ['data.timestamp'],
+    );
   });
 
   test('bad values report their path and never their content', () => {
     const secret = 'sk_live_SECRET_9f8e7d6c5b4a3921';
     const result = convertCallMetric('sdk')(
-      envelope({ call_sid: 'CA1', timestamp: '2025-03-14T15:20:17Z', sdk_edge: { interval: { rtt: { value: secret }, packets_lost: -1 }, codec_name: 7 } }),
+      envelope({
+        call_sid: 'CA1',
+        timestamp: '2025-03-14T15:20:17Z',
+        sdk_edge: { interval: { rtt: { value: secret }, packets_lost: -1 }, codec_name: 7 },
+      }),
     );
     assert.ok(!result.ok);
     assert.deepEqual(result.issues.map((issue) => issue.path).sort(), [

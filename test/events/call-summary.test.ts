@@ -1,5 +1,5 @@
-import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { convertCallSummary } from '../../src/events/call-summary.js';
 import type { CallSummaryRecord, Party, SummaryStage } from '../../src/events/types.js';
 import { fixtureEnvelope } from '../support/fixtures.js';
@@ -46,7 +46,14 @@ describe('call-summary', () => {
       lastSipResponse: undefined,
       q850Cause: undefined,
       tags: [],
-      from: { ...noParty, number: '+14155550199', carrier: 'MEGA:CORP', connection: 'landline', countryCode: 'US', numberPrefix: '1415' },
+      from: {
+        ...noParty,
+        number: '+14155550199',
+        carrier: 'MEGA:CORP',
+        connection: 'landline',
+        countryCode: 'US',
+        numberPrefix: '1415',
+      },
       to: { ...noParty, number: 'client:SOMECLIENT', connection: 'twilio_sdk' },
       edges: [],
       parentCallSid: undefined,
@@ -149,7 +156,10 @@ describe('call-summary', () => {
     assert.deepEqual(record.tags, ['high_jitter', 'low_mos']);
     assert.equal(record.from.number, 'client:agent_jdoe');
     assert.equal(record.from.ipAddress, '192.0.2.45');
-    assert.deepEqual(record.edges.map((edge) => edge.edge), ['client_edge', 'sdk_edge']);
+    assert.deepEqual(
+      record.edges.map((edge) => edge.edge),
+      ['client_edge', 'sdk_edge'],
+    );
     const sdk = record.edges[1];
     assert.deepEqual(sdk?.inbound, {
       codec: 'opus',
@@ -193,11 +203,18 @@ describe('call-summary', () => {
     assert.deepEqual(record.tags, []);
     assert.equal(record.direction, undefined);
     assert.equal(record.lastSipResponse, undefined);
-    assert.deepEqual(record.edges[0]?.sensitive, { sip_call_id: '3c2e1f0a9b8d@198.51.100.77', user_agent: 'Asterisk PBX 18.12.1' });
+    assert.deepEqual(record.edges[0]?.sensitive, {
+      sip_call_id: '3c2e1f0a9b8d@198.51.100.77',
+      user_agent: 'Asterisk PBX 18.12.1',
+    });
   });
 
   test('duplicate and blank tags are dropped, first-seen order kept', () => {
-    assert.deepEqual(convert('tags-duplicated-keep-first-order.json', 'complete').tags, ['high_packet_loss', 'high_jitter', 'silence']);
+    assert.deepEqual(convert('tags-duplicated-keep-first-order.json', 'complete').tags, [
+      'high_packet_loss',
+      'high_jitter',
+      'silence',
+    ]);
   });
 
   test('numbers as strings parse; absent processing_version is 0; offsets in timestamps', () => {
@@ -216,7 +233,13 @@ describe('call-summary', () => {
 
 describe('call-summary rejections', () => {
   const envelope = (data: unknown) => ({
-    info: { id: 'EZ1', type: 'com.twilio.voice.insights.call-summary.complete', schemaName: undefined, schemaVersion: undefined, time: undefined },
+    info: {
+      id: 'EZ1',
+      type: 'com.twilio.voice.insights.call-summary.complete',
+      schemaName: undefined,
+      schemaVersion: undefined,
+      time: undefined,
+    },
     data,
   });
 
@@ -225,13 +248,22 @@ describe('call-summary rejections', () => {
     assert.ok(ok.ok);
     const missing = convertCallSummary('complete')(envelope({ tags: [] }));
     assert.ok(!missing.ok);
-    assert.deepEqual(missing.issues.map((issue) => issue.path), ['data.call_sid']);
+    assert.deepEqual(
+      missing.issues.map((issue) => issue.path),
+      ['data.call_sid'],
+    );
   });
 
   test('wrongly typed nested values are reported by path without their value', () => {
     const secret = '+1-SECRET-555-0100-caller-pii';
     const result = convertCallSummary('complete')(
-      envelope({ call_sid: 'CA1', tags: ['ok', 7], properties: { pdd_ms: secret }, sdk_edge: { metrics: { inbound: { mos: { avg: secret } } } }, start_time: secret }),
+      envelope({
+        call_sid: 'CA1',
+        tags: ['ok', 7],
+        properties: { pdd_ms: secret },
+        sdk_edge: { metrics: { inbound: { mos: { avg: secret } } } },
+        start_time: secret,
+      }),
     );
     assert.ok(!result.ok);
     assert.deepEqual(result.issues.map((issue) => issue.path).sort(), [

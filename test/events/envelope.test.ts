@@ -1,6 +1,11 @@
-import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
-import { isKnownSchemaVersion, KNOWN_SCHEMA_VERSIONS, parseDataschema, parseEnvelope } from '../../src/events/envelope.js';
+import { describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
+import {
+  isKnownSchemaVersion,
+  KNOWN_SCHEMA_VERSIONS,
+  parseDataschema,
+  parseEnvelope,
+} from '../../src/events/envelope.js';
 import { FAMILIES } from '../../src/events/families.js';
 import { loadFixtureEvents } from '../support/fixtures.js';
 
@@ -82,7 +87,11 @@ describe('parseEnvelope', () => {
   test('data that is not an object nor a JSON-object string is an issue at data', () => {
     for (const data of ['{"call_sid":', '[1,2]', '"text"', 'null', 'plain words', 42, true, [{ call_sid: 'CA1' }]]) {
       const failed = parseFail({ ...base, data });
-      assert.deepEqual(failed.issues.map((issue) => issue.path), ['data'], JSON.stringify(data));
+      assert.deepEqual(
+        failed.issues.map((issue) => issue.path),
+        ['data'],
+        JSON.stringify(data),
+      );
       assert.equal(failed.id, base.id, 'id is still reported for the dead-letter entry');
       assert.equal(failed.type, base.type);
     }
@@ -91,15 +100,30 @@ describe('parseEnvelope', () => {
   test('id and type are required non-empty strings with a length cap', () => {
     const { id: _id, ...noId } = base;
     const missing = parseFail(noId);
-    assert.deepEqual(missing.issues.map((issue) => issue.path), ['id']);
+    assert.deepEqual(
+      missing.issues.map((issue) => issue.path),
+      ['id'],
+    );
     assert.equal(missing.id, undefined);
     assert.equal(missing.type, base.type);
 
-    assert.deepEqual(parseFail({ ...base, id: '' }).issues.map((issue) => issue.path), ['id']);
-    assert.deepEqual(parseFail({ ...base, id: '   ' }).issues.map((issue) => issue.path), ['id']);
-    assert.deepEqual(parseFail({ ...base, id: 'EZ'.repeat(200) }).issues.map((issue) => issue.path), ['id']);
+    assert.deepEqual(
+      parseFail({ ...base, id: '' }).issues.map((issue) => issue.path),
+      ['id'],
+    );
+    assert.deepEqual(
+      parseFail({ ...base, id: '   ' }).issues.map((issue) => issue.path),
+      ['id'],
+    );
+    assert.deepEqual(
+      parseFail({ ...base, id: 'EZ'.repeat(200) }).issues.map((issue) => issue.path),
+      ['id'],
+    );
     const badType = parseFail({ ...base, type: 17 });
-    assert.deepEqual(badType.issues.map((issue) => issue.path), ['type']);
+    assert.deepEqual(
+      badType.issues.map((issue) => issue.path),
+      ['type'],
+    );
     assert.equal(badType.id, base.id);
     assert.equal(badType.type, undefined);
   });
@@ -147,7 +171,15 @@ describe('hostile input', () => {
     assert.ok(asString.ok);
     let nested: unknown = {};
     for (let i = 0; i < depth; i++) nested = { n: nested };
-    const envelope = parseOk({ ...base, data: { timestamp: '2025-03-14T15:02:40Z', call_sid: 'CA1', extra: nested, carrier_edge: { interval: { packet_delay_variation: nested } } } });
+    const envelope = parseOk({
+      ...base,
+      data: {
+        timestamp: '2025-03-14T15:02:40Z',
+        call_sid: 'CA1',
+        extra: nested,
+        carrier_edge: { interval: { packet_delay_variation: nested } },
+      },
+    });
     const converted = FAMILIES['com.twilio.voice.insights.call-metrics.gateway'](envelope);
     assert.ok(converted.ok);
   });
@@ -155,22 +187,50 @@ describe('hostile input', () => {
 
 describe('dataschema and known versions', () => {
   test('parseDataschema reads name and version', () => {
-    assert.deepEqual(parseDataschema('https://events-schemas.twilio.com/VoiceInsights.CallEvent/3'), { schemaName: 'VoiceInsights.CallEvent', schemaVersion: 3 });
-    assert.deepEqual(parseDataschema('https://events-schemas.twilio.com/EventStreams.TestSink/1.json'), { schemaName: 'EventStreams.TestSink', schemaVersion: 1 });
-    assert.deepEqual(parseDataschema('https://events-schemas.twilio.com/VoiceInsights.CallSummary/2/'), { schemaName: 'VoiceInsights.CallSummary', schemaVersion: 2 });
-    assert.deepEqual(parseDataschema('https://events-schemas.twilio.com/VoiceInsights.CallSummary/latest'), { schemaName: 'VoiceInsights.CallSummary', schemaVersion: undefined });
-    assert.deepEqual(parseDataschema('https://example.com/VoiceInsights.CallSummary/2'), { schemaName: undefined, schemaVersion: undefined });
+    assert.deepEqual(parseDataschema('https://events-schemas.twilio.com/VoiceInsights.CallEvent/3'), {
+      schemaName: 'VoiceInsights.CallEvent',
+      schemaVersion: 3,
+    });
+    assert.deepEqual(parseDataschema('https://events-schemas.twilio.com/EventStreams.TestSink/1.json'), {
+      schemaName: 'EventStreams.TestSink',
+      schemaVersion: 1,
+    });
+    assert.deepEqual(parseDataschema('https://events-schemas.twilio.com/VoiceInsights.CallSummary/2/'), {
+      schemaName: 'VoiceInsights.CallSummary',
+      schemaVersion: 2,
+    });
+    assert.deepEqual(parseDataschema('https://events-schemas.twilio.com/VoiceInsights.CallSummary/latest'), {
+      schemaName: 'VoiceInsights.CallSummary',
+      schemaVersion: undefined,
+    });
+    assert.deepEqual(parseDataschema('https://example.com/VoiceInsights.CallSummary/2'), {
+      schemaName: undefined,
+      schemaVersion: undefined,
+    });
     assert.deepEqual(parseDataschema(undefined), { schemaName: undefined, schemaVersion: undefined });
   });
 
   test('isKnownSchemaVersion', () => {
     const metrics = 'com.twilio.voice.insights.call-metrics.sdk';
     assert.deepEqual(KNOWN_SCHEMA_VERSIONS['VoiceInsights.CallEvent'], [1, 2, 3]);
-    assert.equal(isKnownSchemaVersion({ type: metrics, schemaName: 'VoiceInsights.CallMetric', schemaVersion: 2 }), true);
-    assert.equal(isKnownSchemaVersion({ type: metrics, schemaName: 'VoiceInsights.CallMetric', schemaVersion: 3 }), false);
-    assert.equal(isKnownSchemaVersion({ type: metrics, schemaName: 'VoiceInsights.CallSummary', schemaVersion: 2 }), false, 'schema of another family');
+    assert.equal(
+      isKnownSchemaVersion({ type: metrics, schemaName: 'VoiceInsights.CallMetric', schemaVersion: 2 }),
+      true,
+    );
+    assert.equal(
+      isKnownSchemaVersion({ type: metrics, schemaName: 'VoiceInsights.CallMetric', schemaVersion: 3 }),
+      false,
+    );
+    assert.equal(
+      isKnownSchemaVersion({ type: metrics, schemaName: 'VoiceInsights.CallSummary', schemaVersion: 2 }),
+      false,
+      'schema of another family',
+    );
     assert.equal(isKnownSchemaVersion({ type: metrics, schemaName: undefined, schemaVersion: undefined }), false);
-    assert.equal(isKnownSchemaVersion({ type: 'com.example.other', schemaName: 'EventStreams.TestSink', schemaVersion: 1 }), true);
+    assert.equal(
+      isKnownSchemaVersion({ type: 'com.example.other', schemaName: 'EventStreams.TestSink', schemaVersion: 1 }),
+      true,
+    );
     for (const hostile of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
       assert.equal(isKnownSchemaVersion({ type: metrics, schemaName: hostile, schemaVersion: 1 }), false, hostile);
     }

@@ -1,5 +1,5 @@
-import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { isKnownSchemaVersion, parseEnvelope } from '../../src/events/envelope.js';
 import { FAMILIES } from '../../src/events/families.js';
 import type { FieldIssue } from '../../src/events/family.js';
@@ -7,7 +7,9 @@ import { EVENT_TYPES, isEventType } from '../../src/events/types.js';
 import type { ConvertedEvent } from '../../src/events/types.js';
 import { listFixtures, loadFixtureEvents } from '../support/fixtures.js';
 
-type Outcome = { ok: true; value: ConvertedEvent; schemaKnown: boolean } | { ok: false; stage: 'envelope' | 'schema'; issues: FieldIssue[] };
+type Outcome =
+  | { ok: true; value: ConvertedEvent; schemaKnown: boolean }
+  | { ok: false; stage: 'envelope' | 'schema'; issues: FieldIssue[] };
 
 /** What the ingest pipeline does with one element: envelope, then the family converter. */
 function run(element: unknown): Outcome {
@@ -30,8 +32,14 @@ const KIND_BY_FOLDER: Record<string, ConvertedEvent['kind']> = {
 /** Each invalid fixture, the stage that rejects it and the issue paths it must report. */
 const INVALID: Record<string, { stage: 'envelope' | 'schema'; paths: string[] }> = {
   'invalid/call-summary-call-sid-missing.json': { stage: 'schema', paths: ['data.call_sid'] },
-  'invalid/call-metrics-jitter-value-non-numeric-string.json': { stage: 'schema', paths: ['data.sdk_edge.interval.jitter.value'] },
-  'invalid/call-metrics-loss-percentage-above-100.json': { stage: 'schema', paths: ['data.sip_edge.interval.packets_loss_percentage'] },
+  'invalid/call-metrics-jitter-value-non-numeric-string.json': {
+    stage: 'schema',
+    paths: ['data.sdk_edge.interval.jitter.value'],
+  },
+  'invalid/call-metrics-loss-percentage-above-100.json': {
+    stage: 'schema',
+    paths: ['data.sip_edge.interval.packets_loss_percentage'],
+  },
   'invalid/envelope-data-string-not-json.json': { stage: 'envelope', paths: ['data'] },
   'invalid/envelope-id-missing.json': { stage: 'envelope', paths: ['id'] },
   'invalid/call-summary-data-is-array.json': { stage: 'envelope', paths: ['data'] },
@@ -91,7 +99,10 @@ describe('every invalid fixture fails where expected', () => {
         const outcome = run(element);
         assert.ok(!outcome.ok, 'must be rejected');
         assert.equal(outcome.stage, expected.stage);
-        assert.deepEqual(outcome.issues.map((issue) => issue.path), expected.paths);
+        assert.deepEqual(
+          outcome.issues.map((issue) => issue.path),
+          expected.paths,
+        );
       }
     });
   }

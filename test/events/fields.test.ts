@@ -1,5 +1,5 @@
-import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { z } from 'zod';
 import {
   count,
@@ -80,7 +80,17 @@ describe('tolerant numbers', () => {
 
 describe('optional strings', () => {
   test('null, "", whitespace and unknown_* sentinels are no value', () => {
-    for (const none of [null, undefined, '', '   ', 'unknown_edge', 'unknown_codec_name', 'unknown_realm', 'unknown_disconnected_by', 'UNKNOWN_REALM']) {
+    for (const none of [
+      null,
+      undefined,
+      '',
+      '   ',
+      'unknown_edge',
+      'unknown_codec_name',
+      'unknown_realm',
+      'unknown_disconnected_by',
+      'UNKNOWN_REALM',
+    ]) {
       assert.equal(ok(optString, none), undefined, String(none));
     }
   });
@@ -119,12 +129,24 @@ describe('ISO-8601 timestamps', () => {
     assert.equal(parseIsoTimestamp('2025-03-14T18:06:02+00:00'), Date.UTC(2025, 2, 14, 18, 6, 2));
     assert.equal(parseIsoTimestamp('2025-03-14T20:06:02+02:00'), Date.UTC(2025, 2, 14, 18, 6, 2));
     assert.equal(parseIsoTimestamp('2025-03-14T13:06:02-0500'), Date.UTC(2025, 2, 14, 18, 6, 2));
-    assert.equal(parseIsoTimestamp('2025-03-14 18:06:02'), Date.UTC(2025, 2, 14, 18, 6, 2), 'zone-less is UTC, not local time');
+    assert.equal(
+      parseIsoTimestamp('2025-03-14 18:06:02'),
+      Date.UTC(2025, 2, 14, 18, 6, 2),
+      'zone-less is UTC, not local time',
+    );
     assert.equal(parseIsoTimestamp('2025-03-14'), Date.UTC(2025, 2, 14));
   });
 
   test('non-ISO and impossible dates are undefined', () => {
-    for (const bad of ['14/03/2025 15:21:02', 'March 14 2025', '2025-02-30T00:00:00Z', '2025-13-01T00:00:00Z', '2025-03-14T25:00:00Z', '1710428400000', '']) {
+    for (const bad of [
+      '14/03/2025 15:21:02',
+      'March 14 2025',
+      '2025-02-30T00:00:00Z',
+      '2025-13-01T00:00:00Z',
+      '2025-03-14T25:00:00Z',
+      '1710428400000',
+      '',
+    ]) {
       assert.equal(parseIsoTimestamp(bad), undefined, bad);
     }
   });
@@ -159,7 +181,10 @@ describe('toFieldIssues', () => {
     const parsed = schema.safeParse({ a: { b: [1, secret] } });
     assert.ok(!parsed.success);
     const issues = toFieldIssues(parsed.error);
-    assert.deepEqual(issues.map((issue) => issue.path), ['data.a.b.1']);
+    assert.deepEqual(
+      issues.map((issue) => issue.path),
+      ['data.a.b.1'],
+    );
     assert.ok(!JSON.stringify(issues).includes(secret));
   });
 
@@ -175,7 +200,10 @@ describe('toFieldIssues', () => {
 
 describe('resolveEdge', () => {
   test('the non-null edge object wins over the edge field', () => {
-    assert.deepEqual(resolveEdge('unknown_edge', { carrier_edge: {}, sdk_edge: null }, 'gateway'), { edge: 'carrier_edge', locationFromEdgeField: undefined });
+    assert.deepEqual(resolveEdge('unknown_edge', { carrier_edge: {}, sdk_edge: null }, 'gateway'), {
+      edge: 'carrier_edge',
+      locationFromEdgeField: undefined,
+    });
   });
 
   test('several edge objects: the one the edge field names, else by source', () => {
@@ -187,8 +215,14 @@ describe('resolveEdge', () => {
   test('no edge object: the edge field if it is a media edge; a location goes to locationFromEdgeField', () => {
     assert.deepEqual(resolveEdge('SDK_EDGE', {}, 'sdk'), { edge: 'sdk_edge', locationFromEdgeField: undefined });
     assert.deepEqual(resolveEdge('ashburn', {}, 'gateway'), { edge: undefined, locationFromEdgeField: 'ashburn' });
-    assert.deepEqual(resolveEdge('sao-paulo', { carrier_edge: {} }, 'gateway'), { edge: 'carrier_edge', locationFromEdgeField: 'sao-paulo' });
-    assert.deepEqual(resolveEdge('not a location!', {}, 'gateway'), { edge: undefined, locationFromEdgeField: undefined });
+    assert.deepEqual(resolveEdge('sao-paulo', { carrier_edge: {} }, 'gateway'), {
+      edge: 'carrier_edge',
+      locationFromEdgeField: 'sao-paulo',
+    });
+    assert.deepEqual(resolveEdge('not a location!', {}, 'gateway'), {
+      edge: undefined,
+      locationFromEdgeField: undefined,
+    });
   });
 });
 

@@ -1,5 +1,5 @@
-import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { convertSinkTest } from '../../src/events/test-event.js';
 import { fixtureEnvelope } from '../support/fixtures.js';
 
@@ -27,10 +27,19 @@ describe('com.twilio.eventstreams.test-event', () => {
 
   test('a test_id of the wrong type is an issue at data.test_id', () => {
     const result = convertSinkTest({
-      info: { id: 'EZ1', type: 'com.twilio.eventstreams.test-event', schemaName: undefined, schemaVersion: undefined, time: undefined },
+      info: {
+        id: 'EZ1',
+        type: 'com.twilio.eventstreams.test-event',
+        schemaName: undefined,
+        schemaVersion: undefined,
+        time: undefined,
+      },
       data: { test_id: 12 },
     });
     assert.ok(!result.ok);
-    assert.deepEqual(result.issues.map((issue) => issue.path), ['data.test_id']);
+    assert.deepEqual(
+      result.issues.map((issue) => issue.path),
+      ['data.test_id'],
+    );
   });
 });

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { EVENT_TYPES, isEventType } from '../../src/events/types.js';
 
 test('the seven Call Insights types and the sink test event are known', () => {

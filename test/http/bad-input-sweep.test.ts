@@ -4,15 +4,22 @@
 // message names the seed and the case number, and case i is generated from its own sub-seed, so one
 // case can be reproduced alone). The contract (DESIGN section 3): a signed body is answered 200, 400,
 // 413 or 415, never 5xx, never a hang; the process survives; memory stays bounded.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import { Rng as SimRng } from '../../src/sim/random.js';
 import { EVENT_TYPES } from '../../src/events/types.js';
-import assert from 'node:assert/strict';
+import assert from '../support/assert.js';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { listFixtures, loadFixtureEvents } from '../support/fixtures.js';
 import { sampleValue } from '../support/prom.js';
-import { ensureBuilt, getStatus, readRssBytes, signedPost, spawnExporter, type ChildExporter } from '../support/child.js';
+import {
+  ensureBuilt,
+  getStatus,
+  readRssBytes,
+  signedPost,
+  spawnExporter,
+  type ChildExporter,
+} from '../support/child.js';
 
 const DEFAULT_SEED = 0x5eed_2025;
 const SEED = (process.env['SWEEP_SEED'] === undefined ? DEFAULT_SEED : Number(process.env['SWEEP_SEED'])) >>> 0;
@@ -125,7 +132,6 @@ function setAt(root: unknown, path: readonly PathSegment[], value: unknown): voi
 // ---------------------------------------------------------------------------------------------
 // Material
 
-
 const ALL_FIXTURES = listFixtures();
 const VALID_EVENTS = ALL_FIXTURES.filter((f) => !f.startsWith('invalid/')).flatMap((f) => loadFixtureEvents(f));
 const ALL_EVENTS = ALL_FIXTURES.flatMap((f) => loadFixtureEvents(f));
@@ -142,7 +148,10 @@ function validEvent(rng: Rng): Record<string, unknown> {
 }
 
 /** `data` of an event as an object to work on, and a function that puts it back the way it came (object or JSON string). */
-function openData(event: Record<string, unknown>, b: Builder): { data: Record<string, unknown> | undefined; close: (asString: boolean) => void } {
+function openData(
+  event: Record<string, unknown>,
+  b: Builder,
+): { data: Record<string, unknown> | undefined; close: (asString: boolean) => void } {
   const raw = event['data'];
   let data: Record<string, unknown> | undefined;
   let wasString = false;
@@ -271,7 +280,20 @@ function hugeStringCase(rng: Rng, bytes: number): CaseSpec {
   const b = new Builder();
   const text = hugeText(rng, bytes);
   const event = validEvent(rng);
-  const where = rng.pick(['id', 'type', 'data', 'time', 'dataschema', 'source', 'call_sid', 'edge', 'codec_name', 'tag', 'unknown', 'long-fraction-time']);
+  const where = rng.pick([
+    'id',
+    'type',
+    'data',
+    'time',
+    'dataschema',
+    'source',
+    'call_sid',
+    'edge',
+    'codec_name',
+    'tag',
+    'unknown',
+    'long-fraction-time',
+  ]);
   const { data, close } = openData(event, b);
   switch (where) {
     case 'id':
@@ -292,7 +314,8 @@ function hugeStringCase(rng: Rng, bytes: number): CaseSpec {
       if (data !== undefined) data[where] = text;
       break;
     case 'codec_name': {
-      const edge = data === undefined ? undefined : Object.keys(data).find((k) => k.endsWith('_edge') && isObject(data[k]));
+      const edge =
+        data === undefined ? undefined : Object.keys(data).find((k) => k.endsWith('_edge') && isObject(data[k]));
       if (data !== undefined && edge !== undefined) (data[edge] as Record<string, unknown>)['codec_name'] = text;
       else if (data !== undefined) data['codec_name'] = text;
       break;
@@ -325,7 +348,14 @@ const families: Family[] = [
     name: 'random-bytes',
     count: 120,
     make: (rng) => {
-      const prefix = rng.pick(['', '', '[', '{', '[{"id":"', '[{"id":"EZ1","type":"com.twilio.voice.insights.call-metrics.sdk","data":"']);
+      const prefix = rng.pick([
+        '',
+        '',
+        '[',
+        '{',
+        '[{"id":"',
+        '[{"id":"EZ1","type":"com.twilio.voice.insights.call-metrics.sdk","data":"',
+      ]);
       const parts: Buffer[] = [Buffer.from(prefix)];
       const pieces = rng.int(1, 6);
       for (let i = 0; i < pieces; i++) {
@@ -420,15 +450,18 @@ const families: Family[] = [
           return wrap(rng, b, [event], `nesting as data of ${String(event['type'])}`);
         }
         case 'in-edge': {
-          const event = clone(rng.pick(VALID_EVENTS.filter((e) => String(e['type']).includes('call-metrics') && isObject(e['data']))));
+          const event = clone(
+            rng.pick(VALID_EVENTS.filter((e) => String(e['type']).includes('call-metrics') && isObject(e['data']))),
+          );
           event['id'] = freshId(rng);
           const data = event['data'] as Record<string, unknown>;
           const edge = rng.pick(['carrier_edge', 'sip_edge', 'client_edge', 'sdk_edge']);
           const deep = b.raw(rng.bool() ? objects(rng.int(10_000, 140_000)) : arrays(rng.int(10_000, 200_000)));
           if (isObject(data[edge])) {
-            const edgeObj = data[edge] as Record<string, unknown>;
+            const edgeObj = data[edge];
             const slot = rng.pick(['interval', 'metadata', 'cumulative', 'unknown']);
-            if (slot === 'interval' && isObject(edgeObj['interval'])) (edgeObj['interval'] as Record<string, unknown>)['packet_delay_variation'] = deep;
+            if (slot === 'interval' && isObject(edgeObj['interval']))
+              edgeObj['interval']['packet_delay_variation'] = deep;
             else setOwn(edgeObj, slot, deep);
           } else {
             data[edge] = deep;
@@ -437,7 +470,11 @@ const families: Family[] = [
         }
         case 'in-unknown-field': {
           const event = validEvent(rng);
-          setOwn(event, rng.pick(['extension', '__proto__', 'constructor', 'time', 'source']), b.raw(mixed(rng.int(10_000, 100_000))));
+          setOwn(
+            event,
+            rng.pick(['extension', '__proto__', 'constructor', 'time', 'source']),
+            b.raw(mixed(rng.int(10_000, 100_000))),
+          );
           return wrap(rng, b, [event], 'nesting in an envelope field');
         }
         default: {
@@ -467,15 +504,35 @@ const families: Family[] = [
     count: 12,
     make: (rng) => {
       const n = 10_000;
-      const kind = rng.pick(['empty-objects', 'nulls', 'same-id', 'unique-unknown', 'known-type-no-data', 'empty-arrays', 'mixed-with-valid']);
+      const kind = rng.pick([
+        'empty-objects',
+        'nulls',
+        'same-id',
+        'unique-unknown',
+        'known-type-no-data',
+        'empty-arrays',
+        'mixed-with-valid',
+      ]);
       const b = new Builder();
       switch (kind) {
         case 'empty-objects':
-          return { note: `${n} x {}`, body: Buffer.from(`[${new Array<string>(n).fill('{}').join(',')}]`), expect: [400] };
+          return {
+            note: `${n} x {}`,
+            body: Buffer.from(`[${new Array<string>(n).fill('{}').join(',')}]`),
+            expect: [400],
+          };
         case 'nulls':
-          return { note: `${n} x null`, body: Buffer.from(`[${new Array<string>(n).fill('null').join(',')}]`), expect: [400] };
+          return {
+            note: `${n} x null`,
+            body: Buffer.from(`[${new Array<string>(n).fill('null').join(',')}]`),
+            expect: [400],
+          };
         case 'empty-arrays':
-          return { note: `${n} x []`, body: Buffer.from(`[${new Array<string>(n).fill('[]').join(',')}]`), expect: [400] };
+          return {
+            note: `${n} x []`,
+            body: Buffer.from(`[${new Array<string>(n).fill('[]').join(',')}]`),
+            expect: [400],
+          };
         case 'same-id': {
           const id = freshId(rng);
           const events = Array.from({ length: n }, () => ({ id, type: 'com.example.unknown' }));
@@ -486,7 +543,10 @@ const families: Family[] = [
           return wrap(rng, b, events, `${n} tiny events of unknown types`, { expect: [200] });
         }
         case 'known-type-no-data': {
-          const events = Array.from({ length: n }, () => ({ id: freshId(rng), type: rng.pick(EVENT_TYPES.slice(0, 7)) }));
+          const events = Array.from({ length: n }, () => ({
+            id: freshId(rng),
+            type: rng.pick(EVENT_TYPES.slice(0, 7)),
+          }));
           return wrap(rng, b, events, `${n} known-type events without data`, { expect: [200] });
         }
         default: {
@@ -559,7 +619,8 @@ const families: Family[] = [
             if (isObject(node)) targets.push(node);
           }
         }
-        const edges = data === undefined ? [] : Object.keys(data).filter((k) => k.endsWith('_edge') && isObject(data[k]));
+        const edges =
+          data === undefined ? [] : Object.keys(data).filter((k) => k.endsWith('_edge') && isObject(data[k]));
         const injections = rng.int(1, 5);
         for (let i = 0; i < injections; i++) {
           const spot = rng.pick(['envelope', 'data', 'edge', 'nested']);
@@ -574,7 +635,9 @@ const families: Family[] = [
                   : rng.pick(targets);
           const [key, value] = rng.pick(payloads)();
           setOwn(target, key, value);
-          where.push(`${target === event ? 'envelope' : target === data ? 'data' : spot === 'edge' && edge !== undefined ? edge : 'nested'}.${key}`);
+          where.push(
+            `${target === event ? 'envelope' : target === data ? 'data' : spot === 'edge' && edge !== undefined ? edge : 'nested'}.${key}`,
+          );
         }
         close(rng.bool(0.2));
       }
@@ -603,7 +666,12 @@ const families: Family[] = [
       // Before the first key (the real value wins) or after the last (the duplicate wins).
       const body = rng.bool() ? `{${dup},${text.slice(1)}` : `${text.slice(0, -1)},${dup}}`;
       const asArray = rng.bool(0.7);
-      return { note: `duplicate key ${dup}`, body: Buffer.from(asArray ? `[${body}]` : body), expect: OK_OR_BAD, elements: 1 };
+      return {
+        note: `duplicate key ${dup}`,
+        body: Buffer.from(asArray ? `[${body}]` : body),
+        expect: OK_OR_BAD,
+        elements: 1,
+      };
     },
   },
   {
@@ -628,7 +696,8 @@ const families: Family[] = [
       const b = new Builder();
       const event = validEvent(rng);
       const data = rng.pick<() => string>([
-        () => '{"__proto__":{"polluted":true},"call_sid":"CAaab3a60abec9df31e6c45712dec1dfa1","timestamp":"2025-03-14T16:10:40.000Z"}',
+        () =>
+          '{"__proto__":{"polluted":true},"call_sid":"CAaab3a60abec9df31e6c45712dec1dfa1","timestamp":"2025-03-14T16:10:40.000Z"}',
         () => '{"constructor":{"prototype":{"polluted":true}},"call_sid":"CAaab3a60abec9df31e6c45712dec1dfa1"}',
         () => `${'['.repeat(100_000)}${']'.repeat(100_000)}`,
         () => `${'{"a":'.repeat(50_000)}0${'}'.repeat(50_000)}`,
@@ -702,7 +771,12 @@ const families: Family[] = [
         { 'content-type': 'application/json', 'content-encoding': 'gzip' },
         { 'content-type': 'application/json', 'content-encoding': 'br' },
       ]);
-      return { note: `headers ${JSON.stringify(headers)}`, body: Buffer.from(b.encode([validEvent(rng)])), headers, expect: [415] };
+      return {
+        note: `headers ${JSON.stringify(headers)}`,
+        body: Buffer.from(b.encode([validEvent(rng)])),
+        headers,
+        expect: [415],
+      };
     },
   },
 ];
@@ -734,7 +808,10 @@ interface Answer {
 }
 
 function describeCase(c: SweepCase): string {
-  const preview = c.body.subarray(0, 160).toString('utf8').replace(/[^\x20-\x7e]/g, '?');
+  const preview = c.body
+    .subarray(0, 160)
+    .toString('utf8')
+    .replace(/[^\x20-\x7e]/g, '?');
   return `seed ${SEED} case #${c.index} [${c.family}] ${c.note}; ${c.body.length} bytes; starts ${JSON.stringify(preview)}`;
 }
 
@@ -750,8 +827,10 @@ function judge(c: SweepCase, a: Answer): string[] {
       problems.push(`200 without an outcome report: ${JSON.stringify(r)}`);
     } else {
       const total = Number(r['accepted']) + Number(r['duplicate']) + Number(r['invalid']) + Number(r['unknown_type']);
-      if (c.elements !== undefined && total !== c.elements) problems.push(`report counts ${total} outcomes for ${c.elements} elements: ${JSON.stringify(r)}`);
-      if (c.allAccepted === true && r['accepted'] !== c.elements) problems.push(`expected all ${String(c.elements)} accepted: ${JSON.stringify(r)}`);
+      if (c.elements !== undefined && total !== c.elements)
+        problems.push(`report counts ${total} outcomes for ${c.elements} elements: ${JSON.stringify(r)}`);
+      if (c.allAccepted === true && r['accepted'] !== c.elements)
+        problems.push(`expected all ${String(c.elements)} accepted: ${JSON.stringify(r)}`);
     }
   }
   return problems;
@@ -760,7 +839,10 @@ function judge(c: SweepCase, a: Answer): string[] {
 async function send(webhookUrl: string, c: SweepCase): Promise<Answer> {
   const started = Date.now();
   try {
-    const res = await signedPost(webhookUrl, TOKEN, c.body, { headers: c.headers ?? {}, timeoutMs: REQUEST_TIMEOUT_MS });
+    const res = await signedPost(webhookUrl, TOKEN, c.body, {
+      headers: c.headers ?? {},
+      timeoutMs: REQUEST_TIMEOUT_MS,
+    });
     return { status: res.status, json: res.json, ms: Date.now() - started };
   } catch (err) {
     return { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err), ms: Date.now() - started };
@@ -782,7 +864,7 @@ describe('signed hostile bodies against the built server', () => {
   let plan: string[] = [];
   const statusCounts = new Map<number, number>();
 
-  before(async () => {
+  beforeAll(async () => {
     await ensureBuilt();
     plan = planCases();
     child = await spawnExporter({
@@ -791,7 +873,7 @@ describe('signed hostile bodies against the built server', () => {
     });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await child?.kill();
   });
 
@@ -800,7 +882,7 @@ describe('signed hostile bodies against the built server', () => {
     return child;
   };
 
-  test(`every answer is 200/400/413/415, promptly; the process survives with bounded memory (seed ${SEED})`, async (t) => {
+  test(`every answer is 200/400/413/415, promptly; the process survives with bounded memory (seed ${SEED})`, async () => {
     const c = running();
     assert.ok(plan.length >= 1200, `only ${plan.length} cases`);
     const failures: string[] = [];
@@ -831,13 +913,19 @@ describe('signed hostile bodies against the built server', () => {
     const rssAtEnd = readRssBytes(c.pid);
     const seconds = (Date.now() - started) / 1000;
 
-    t.diagnostic(`seed ${SEED}: ${done} signed requests in ${seconds.toFixed(1)} s, ${CONCURRENCY} in flight`);
-    t.diagnostic(`statuses: ${JSON.stringify(Object.fromEntries([...statusCounts].sort((a, b) => a[0] - b[0])))}`);
-    t.diagnostic(`slowest answer ${slowest.ms} ms: ${slowest.what}`);
-    t.diagnostic(`child RSS after ${WARM_UP_REQUESTS} requests: ${rssAfterWarmUp === undefined ? '?' : mb(rssAfterWarmUp)}; at end: ${rssAtEnd === undefined ? '?' : mb(rssAtEnd)}`);
-    t.diagnostic(`dead-letter files: ${mb(deadLetterBytes(c.dataDir))}`);
+    console.info(`seed ${SEED}: ${done} signed requests in ${seconds.toFixed(1)} s, ${CONCURRENCY} in flight`);
+    console.info(`statuses: ${JSON.stringify(Object.fromEntries([...statusCounts].sort((a, b) => a[0] - b[0])))}`);
+    console.info(`slowest answer ${slowest.ms} ms: ${slowest.what}`);
+    console.info(
+      `child RSS after ${WARM_UP_REQUESTS} requests: ${rssAfterWarmUp === undefined ? '?' : mb(rssAfterWarmUp)}; at end: ${rssAtEnd === undefined ? '?' : mb(rssAtEnd)}`,
+    );
+    console.info(`dead-letter files: ${mb(deadLetterBytes(c.dataDir))}`);
 
-    assert.deepEqual(failures, [], `${failures.length} bad answers (seed ${SEED}; rerun with SWEEP_SEED=${SEED}):\n${failures.join('\n')}`);
+    assert.deepEqual(
+      failures,
+      [],
+      `${failures.length} bad answers (seed ${SEED}; rerun with SWEEP_SEED=${SEED}):\n${failures.join('\n')}`,
+    );
     assert.equal(done, plan.length, `only ${done} of ${plan.length} cases were sent (seed ${SEED})`);
     assert.equal(c.exitInfo(), undefined, `the exporter exited: ${JSON.stringify(c.exitInfo())}\n${c.stderr()}`);
     assert.equal(await getStatus(`${c.origin}/healthz`), 200, `/healthz after the sweep (seed ${SEED})`);
@@ -869,13 +957,17 @@ describe('signed hostile bodies against the built server', () => {
     assert.equal(sampleValue(text, requests, { code: '500' }), 0, `${requests}{code="500"} (seed ${SEED})`);
     assert.equal(sampleValue(text, requests, { code: '503' }), 0, `${requests}{code="503"} (seed ${SEED})`);
     for (const code of [400, 413, 415]) {
-      assert.equal(sampleValue(text, requests, { code: String(code) }), statusCounts.get(code) ?? 0, `${requests}{code="${code}"}`);
+      assert.equal(
+        sampleValue(text, requests, { code: String(code) }),
+        statusCounts.get(code) ?? 0,
+        `${requests}{code="${code}"}`,
+      );
     }
     assert.equal(sampleValue(text, 'voice_insights_exporter_ready'), 1);
   });
 
   // Last on purpose: if this regresses, the server is busy for minutes and nothing after it could run.
-  test('a numeric field holding a ~1 MB digit string followed by a letter is answered within Twilio\'s 5 s', async () => {
+  test("a numeric field holding a ~1 MB digit string followed by a letter is answered within Twilio's 5 s", async () => {
     const c = running();
     const [fixture] = loadFixtureEvents('call-metrics/gateway-carrier-edge-interval.json');
     assert.ok(fixture !== undefined && isObject(fixture['data']));

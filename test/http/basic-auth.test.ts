@@ -1,5 +1,5 @@
-import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { checkBasicAuth, credentialsFromUrl } from '../../src/http/basic-auth.js';
 
 const basic = (userPass: string) => `Basic ${Buffer.from(userPass, 'utf8').toString('base64')}`;
@@ -37,7 +37,10 @@ describe('checkBasicAuth', () => {
   });
 
   test('any of several credentials (rotation)', () => {
-    const creds = [{ user: 'old', password: 'one' }, { user: 'new', password: 'two' }];
+    const creds = [
+      { user: 'old', password: 'one' },
+      { user: 'new', password: 'two' },
+    ];
     assert.equal(checkBasicAuth(basic('new:two'), creds), 'ok');
     assert.equal(checkBasicAuth(basic('old:two'), creds), 'wrong');
   });
@@ -62,7 +65,10 @@ describe('checkBasicAuth', () => {
 
 describe('credentialsFromUrl', () => {
   test('percent-decoded userinfo', () => {
-    assert.deepEqual(credentialsFromUrl('https://twilio:p%40ss%3Aw0rd@hooks.example.com/events'), { user: 'twilio', password: 'p@ss:w0rd' });
+    assert.deepEqual(credentialsFromUrl('https://twilio:p%40ss%3Aw0rd@hooks.example.com/events'), {
+      user: 'twilio',
+      password: 'p@ss:w0rd',
+    });
     assert.deepEqual(credentialsFromUrl('https://z%C3%AB@hooks.example.com/'), { user: 'zë', password: '' });
   });
 

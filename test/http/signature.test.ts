@@ -1,5 +1,5 @@
-import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import {
   publicRequestUrl,
   signatureUrlVariants,
@@ -35,7 +35,9 @@ const VECTORS = [
 ] as const;
 
 const SINK = 'https://hooks.example.com/twilio/events';
-const PAYLOAD = Buffer.from('[{"specversion":"1.0","type":"com.twilio.voice.insights.call-summary.complete","id":"EZ1"}]');
+const PAYLOAD = Buffer.from(
+  '[{"specversion":"1.0","type":"com.twilio.voice.insights.call-summary.complete","id":"EZ1"}]',
+);
 
 function verify(tokens: readonly string[], url: string, signature: string | undefined, rawBody: Buffer) {
   return verifyTwilioRequest(tokens, { url, signature, rawBody });
@@ -64,7 +66,8 @@ describe('twilio-node test vectors', () => {
   // the signed string there is URL + sorted key/value pairs.
   test('variant spellings match twilio-node (default port, credentials, just a username)', () => {
     const params = 'CallSidCA1234567890ABCDECaller+14158675309Digits1234From+14158675309To+18005551212';
-    const signatures = (url: string) => (signatureUrlVariants(url) ?? []).map((v) => twilioSignature(TOKEN, v + params));
+    const signatures = (url: string) =>
+      (signatureUrlVariants(url) ?? []).map((v) => twilioSignature(TOKEN, v + params));
     const plain = 'https://mycompany.com/myapp.php?foo=1&bar=2';
     assert.ok(signatures(plain).includes('RSOYDt4T1cUTdK1PDd93/VVr8B8='));
     assert.ok(signatures(plain).includes('kvajT1Ptam85bY51eRf/AJRuM3w=')); // :443 added
@@ -90,7 +93,11 @@ describe('verifyTwilioRequest', () => {
     ] as const) {
       const signed = signTwilioRequest(TOKEN, signedAs, PAYLOAD);
       const received = `${receivedAs}${signed.url.slice(signed.url.indexOf('?'))}`;
-      assert.deepEqual(verify([TOKEN], received, signed.signature, PAYLOAD), { ok: true, tokenIndex: 0 }, `${signedAs} -> ${receivedAs}`);
+      assert.deepEqual(
+        verify([TOKEN], received, signed.signature, PAYLOAD),
+        { ok: true, tokenIndex: 0 },
+        `${signedAs} -> ${receivedAs}`,
+      );
     }
   });
 
@@ -107,7 +114,10 @@ describe('verifyTwilioRequest', () => {
 
   test('token rotation: the second token matches with tokenIndex 1', () => {
     const signed = signTwilioRequest('new-token', SINK, PAYLOAD);
-    assert.deepEqual(verify(['old-token', 'new-token'], signed.url, signed.signature, PAYLOAD), { ok: true, tokenIndex: 1 });
+    assert.deepEqual(verify(['old-token', 'new-token'], signed.url, signed.signature, PAYLOAD), {
+      ok: true,
+      tokenIndex: 1,
+    });
   });
 
   test('an empty token never validates, even a signature made with an empty key', () => {
@@ -120,7 +130,10 @@ describe('verifyTwilioRequest', () => {
     const signed = signTwilioRequest(TOKEN, SINK, PAYLOAD);
     const tampered = Buffer.from(PAYLOAD);
     tampered[10] = (tampered[10] ?? 0) ^ 0x01;
-    assert.deepEqual(verify([TOKEN], signed.url, signed.signature, tampered), { ok: false, reason: 'body_hash_mismatch' });
+    assert.deepEqual(verify([TOKEN], signed.url, signed.signature, tampered), {
+      ok: false,
+      reason: 'body_hash_mismatch',
+    });
   });
 
   test('missing or empty header -> missing_signature', () => {
@@ -132,16 +145,30 @@ describe('verifyTwilioRequest', () => {
 
   test('URL without bodySHA256 -> missing_body_hash, even when its HMAC is right', () => {
     const url = `${SINK}?foo=1`;
-    assert.deepEqual(verify([TOKEN], url, twilioSignature(TOKEN, url), PAYLOAD), { ok: false, reason: 'missing_body_hash' });
-    assert.deepEqual(verify([TOKEN], SINK, twilioSignature(TOKEN, SINK), PAYLOAD), { ok: false, reason: 'missing_body_hash' });
+    assert.deepEqual(verify([TOKEN], url, twilioSignature(TOKEN, url), PAYLOAD), {
+      ok: false,
+      reason: 'missing_body_hash',
+    });
+    assert.deepEqual(verify([TOKEN], SINK, twilioSignature(TOKEN, SINK), PAYLOAD), {
+      ok: false,
+      reason: 'missing_body_hash',
+    });
     const empty = `${SINK}?bodySHA256=`;
-    assert.deepEqual(verify([TOKEN], empty, twilioSignature(TOKEN, empty), PAYLOAD), { ok: false, reason: 'missing_body_hash' });
+    assert.deepEqual(verify([TOKEN], empty, twilioSignature(TOKEN, empty), PAYLOAD), {
+      ok: false,
+      reason: 'missing_body_hash',
+    });
   });
 
   test('replayed URL + signature with a different body is rejected', () => {
     const signed = signTwilioRequest(TOKEN, SINK, PAYLOAD);
-    const forged = Buffer.from('[{"specversion":"1.0","type":"com.twilio.voice.insights.call-summary.complete","id":"EZ2"}]');
-    assert.deepEqual(verify([TOKEN], signed.url, signed.signature, forged), { ok: false, reason: 'body_hash_mismatch' });
+    const forged = Buffer.from(
+      '[{"specversion":"1.0","type":"com.twilio.voice.insights.call-summary.complete","id":"EZ2"}]',
+    );
+    assert.deepEqual(verify([TOKEN], signed.url, signed.signature, forged), {
+      ok: false,
+      reason: 'body_hash_mismatch',
+    });
     // Fixing up bodySHA256 for the forged body breaks the HMAC instead.
     const fixed = signTwilioRequest(TOKEN, SINK, forged).url;
     assert.deepEqual(verify([TOKEN], fixed, signed.signature, forged), { ok: false, reason: 'bad_signature' });
@@ -160,7 +187,11 @@ describe('verifyTwilioRequest', () => {
       'A'.repeat(100_000),
     ];
     for (const header of hostile) {
-      assert.deepEqual(verify([TOKEN], signed.url, header, PAYLOAD), { ok: false, reason: 'bad_signature' }, header.slice(0, 40));
+      assert.deepEqual(
+        verify([TOKEN], signed.url, header, PAYLOAD),
+        { ok: false, reason: 'bad_signature' },
+        header.slice(0, 40),
+      );
     }
     // Buffer.from(…, 'base64') would decode the URL-safe alphabet to the same bytes; Twilio never sends it.
     const v = VECTORS[0];
@@ -170,11 +201,25 @@ describe('verifyTwilioRequest', () => {
   });
 
   test('malformed URL -> bad_signature, never a throw', () => {
-    for (const url of [`not a url?bodySHA256=${EMPTY_BODY_HASH}`, `https://exa mple.com/?bodySHA256=${EMPTY_BODY_HASH}`, `?bodySHA256=${EMPTY_BODY_HASH}`]) {
-      assert.deepEqual(verify([TOKEN], url, twilioSignature(TOKEN, url), Buffer.from('{}')), { ok: false, reason: 'bad_signature' }, url);
+    for (const url of [
+      `not a url?bodySHA256=${EMPTY_BODY_HASH}`,
+      `https://exa mple.com/?bodySHA256=${EMPTY_BODY_HASH}`,
+      `?bodySHA256=${EMPTY_BODY_HASH}`,
+    ]) {
+      assert.deepEqual(
+        verify([TOKEN], url, twilioSignature(TOKEN, url), Buffer.from('{}')),
+        { ok: false, reason: 'bad_signature' },
+        url,
+      );
     }
-    assert.deepEqual(verify([TOKEN], `${SINK}?bodySHA256=%zz`, 'x', PAYLOAD), { ok: false, reason: 'body_hash_mismatch' });
-    assert.deepEqual(verify([TOKEN], `${SINK}?bodySHA256=${'g'.repeat(64)}`, 'x', PAYLOAD), { ok: false, reason: 'body_hash_mismatch' });
+    assert.deepEqual(verify([TOKEN], `${SINK}?bodySHA256=%zz`, 'x', PAYLOAD), {
+      ok: false,
+      reason: 'body_hash_mismatch',
+    });
+    assert.deepEqual(verify([TOKEN], `${SINK}?bodySHA256=${'g'.repeat(64)}`, 'x', PAYLOAD), {
+      ok: false,
+      reason: 'body_hash_mismatch',
+    });
   });
 
   test('a body with non-UTF-8 bytes is hashed byte-exact', () => {
@@ -183,7 +228,10 @@ describe('verifyTwilioRequest', () => {
     assert.deepEqual(verify([TOKEN], signed.url, signed.signature, raw), { ok: true, tokenIndex: 0 });
     // Round-tripping through a string replaces the invalid bytes and must not verify.
     const reDecoded = Buffer.from(raw.toString('utf8'), 'utf8');
-    assert.deepEqual(verify([TOKEN], signed.url, signed.signature, reDecoded), { ok: false, reason: 'body_hash_mismatch' });
+    assert.deepEqual(verify([TOKEN], signed.url, signed.signature, reDecoded), {
+      ok: false,
+      reason: 'body_hash_mismatch',
+    });
   });
 
   test('bodySHA256 hex is case-insensitive, and the first of duplicated values wins', () => {
@@ -201,7 +249,10 @@ describe('verifyTwilioRequest', () => {
 
   test('destination with an existing query string', () => {
     const signed = signTwilioRequest(TOKEN, `${SINK}?sink=prod&note=two%20words`, PAYLOAD);
-    assert.match(signed.url, /^https:\/\/hooks\.example\.com\/twilio\/events\?sink=prod&note=two%20words&bodySHA256=[0-9a-f]{64}$/);
+    assert.match(
+      signed.url,
+      /^https:\/\/hooks\.example\.com\/twilio\/events\?sink=prod&note=two%20words&bodySHA256=[0-9a-f]{64}$/,
+    );
     assert.deepEqual(verify([TOKEN], signed.url, signed.signature, PAYLOAD), { ok: true, tokenIndex: 0 });
     assert.match(signTwilioRequest(TOKEN, `${SINK}?`, PAYLOAD).url, /\/events\?bodySHA256=[0-9a-f]{64}$/);
     assert.match(signTwilioRequest(TOKEN, `${SINK}?a=1&`, PAYLOAD).url, /\/events\?a=1&bodySHA256=[0-9a-f]{64}$/);
@@ -212,7 +263,10 @@ describe('verifyTwilioRequest', () => {
     const hash = signTwilioRequest(TOKEN, SINK, PAYLOAD).url.split('bodySHA256=')[1] ?? '';
     const signedUrl = `${SINK}?note=It's%20fine&bodySHA256=${hash}`;
     const received = `${SINK}?note=It's+fine&bodySHA256=${hash}`;
-    assert.deepEqual(verify([TOKEN], received, twilioSignature(TOKEN, signedUrl), PAYLOAD), { ok: true, tokenIndex: 0 });
+    assert.deepEqual(verify([TOKEN], received, twilioSignature(TOKEN, signedUrl), PAYLOAD), {
+      ok: true,
+      tokenIndex: 0,
+    });
   });
 
   describe('userinfo (Basic auth credentials in the sink URL)', () => {
@@ -235,7 +289,9 @@ describe('verifyTwilioRequest', () => {
       assert.equal(new Set(variants).size, variants.length);
       assert.ok(variants.includes(`${SINK}?bodySHA256=${EMPTY_BODY_HASH}`));
       assert.ok(variants.includes(`https://hooks.example.com:443/twilio/events?bodySHA256=${EMPTY_BODY_HASH}`));
-      assert.ok(variants.includes(`https://user:p%40ss@hooks.example.com:443/twilio/events?bodySHA256=${EMPTY_BODY_HASH}`));
+      assert.ok(
+        variants.includes(`https://user:p%40ss@hooks.example.com:443/twilio/events?bodySHA256=${EMPTY_BODY_HASH}`),
+      );
     });
   });
 });
@@ -265,7 +321,10 @@ describe('publicRequestUrl', () => {
   });
 
   test('PUBLIC_URL and a request without a query', () => {
-    assert.equal(publicRequestUrl({ ...base, publicUrl: 'https://h.example.com/e#frag', requestUrl: '/e' }), 'https://h.example.com/e');
+    assert.equal(
+      publicRequestUrl({ ...base, publicUrl: 'https://h.example.com/e#frag', requestUrl: '/e' }),
+      'https://h.example.com/e',
+    );
   });
 
   test('without PUBLIC_URL: trusted X-Forwarded-* (first value of a comma list)', () => {
@@ -292,7 +351,14 @@ describe('publicRequestUrl', () => {
   });
 
   test('trusted proxy without (usable) forwarded headers falls back to the request', () => {
-    const url = publicRequestUrl({ ...base, publicUrl: undefined, trustProxy: true, requestUrl: '/e', forwardedProto: 'ftp', forwardedHost: ' ' });
+    const url = publicRequestUrl({
+      ...base,
+      publicUrl: undefined,
+      trustProxy: true,
+      requestUrl: '/e',
+      forwardedProto: 'ftp',
+      forwardedHost: ' ',
+    });
     assert.equal(url, 'http://exporter.internal:8080/e');
   });
 

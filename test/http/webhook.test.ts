@@ -1,6 +1,6 @@
 // The webhook over real HTTP on loopback, signed exactly as Twilio signs (DESIGN section 3).
-import { after, before, describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEAD_LETTER_FILE } from '../../src/store/dead-letter.js';
@@ -24,10 +24,10 @@ async function counter(h: Harness, name: string, labels: Record<string, string>)
 
 describe('signed deliveries', () => {
   let h: Harness;
-  before(async () => {
+  beforeAll(async () => {
     h = await startExporter();
   });
-  after(() => h.stop());
+  afterAll(() => h.stop());
 
   test('a signed batch of every family is accepted and counted by type', async () => {
     const batch = [
@@ -43,8 +43,20 @@ describe('signed deliveries', () => {
     assert.equal(res.status, 200);
     assert.deepEqual(res.json, { accepted: 7, duplicate: 0, invalid: 0, unknown_type: 0 });
     const text = await h.scrape();
-    for (const type of ['call-metrics.sdk', 'call-metrics.gateway', 'call-event.gateway', 'call-event.sdk', 'call-summary.partial', 'call-summary.predicted-complete', 'call-summary.complete']) {
-      assert.equal(sampleValue(text, 'voice_insights_exporter_events_total', { type: EVENTS + type, outcome: 'accepted' }), 1, type);
+    for (const type of [
+      'call-metrics.sdk',
+      'call-metrics.gateway',
+      'call-event.gateway',
+      'call-event.sdk',
+      'call-summary.partial',
+      'call-summary.predicted-complete',
+      'call-summary.complete',
+    ]) {
+      assert.equal(
+        sampleValue(text, 'voice_insights_exporter_events_total', { type: EVENTS + type, outcome: 'accepted' }),
+        1,
+        type,
+      );
     }
     assert.equal(sampleValue(text, 'voice_insights_exporter_webhook_requests_total', { code: '200' }), 1);
   });
@@ -81,7 +93,10 @@ describe('signed deliveries', () => {
     const res = await h.post([good, ...bad, ...noId]);
     assert.equal(res.status, 200);
     assert.deepEqual(res.json, { accepted: 1, duplicate: 0, invalid: 2, unknown_type: 0 });
-    const lines = (await readFile(join(h.dataDir, DEAD_LETTER_FILE), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = (await readFile(join(h.dataDir, DEAD_LETTER_FILE), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const schema = lines.find((l) => l.reason === 'schema');
     const envelope = lines.find((l) => l.reason === 'envelope');
     assert.ok(schema && envelope);
@@ -94,13 +109,25 @@ describe('signed deliveries', () => {
   });
 
   test('an unknown type is acknowledged and counted, a sink test event is accepted', async () => {
-    const unknown = { ...withId(one(SDK_METRIC), 'EZ00000000000000000000000000000e01'), type: 'com.twilio.voice.insights.conference-summary.complete' };
+    const unknown = {
+      ...withId(one(SDK_METRIC), 'EZ00000000000000000000000000000e01'),
+      type: 'com.twilio.voice.insights.conference-summary.complete',
+    };
     const res = await h.post([unknown, withId(one('test-event/sink-test.json'), 'EZ00000000000000000000000000000e02')]);
     assert.equal(res.status, 200);
     assert.deepEqual(res.json, { accepted: 1, duplicate: 0, invalid: 0, unknown_type: 1 });
     const text = await h.scrape();
-    assert.equal(sampleValue(text, 'voice_insights_exporter_events_total', { type: 'other', outcome: 'unknown_type' }), 1);
-    assert.equal(sampleValue(text, 'voice_insights_exporter_events_total', { type: 'com.twilio.eventstreams.test-event', outcome: 'accepted' }), 1);
+    assert.equal(
+      sampleValue(text, 'voice_insights_exporter_events_total', { type: 'other', outcome: 'unknown_type' }),
+      1,
+    );
+    assert.equal(
+      sampleValue(text, 'voice_insights_exporter_events_total', {
+        type: 'com.twilio.eventstreams.test-event',
+        outcome: 'accepted',
+      }),
+      1,
+    );
   });
 
   test('a body that is not JSON, or holds no CloudEvent, is 400', async () => {
@@ -116,15 +143,34 @@ describe('signed deliveries', () => {
     assert.equal((await h.post(body, { token: null })).status, 401);
     assert.equal((await h.post(body, { token: 'not-the-token' })).status, 403);
     // Signed for one body, sent with another: the bodySHA256 in the URL no longer matches.
-    const signed = await import('../../src/http/signature.js').then((m) => m.signTwilioRequest(TEST_TOKEN, h.webhookUrl, Buffer.from(body)));
+    const signed = await import('../../src/http/signature.js').then((m) =>
+      m.signTwilioRequest(TEST_TOKEN, h.webhookUrl, Buffer.from(body)),
+    );
     const tampered = body.replace('"both"', '"inbound"');
-    const replay = await fetch(signed.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-twilio-signature': signed.signature }, body: tampered });
+    const replay = await fetch(signed.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-twilio-signature': signed.signature },
+      body: tampered,
+    });
     assert.equal(replay.status, 403);
     const text = await h.scrape();
-    assert.equal(sampleValue(text, 'voice_insights_exporter_signature_failures_total', { reason: 'missing_signature' }), 1);
+    assert.equal(
+      sampleValue(text, 'voice_insights_exporter_signature_failures_total', { reason: 'missing_signature' }),
+      1,
+    );
     assert.equal(sampleValue(text, 'voice_insights_exporter_signature_failures_total', { reason: 'bad_signature' }), 1);
-    assert.equal(sampleValue(text, 'voice_insights_exporter_signature_failures_total', { reason: 'body_hash_mismatch' }), 1);
-    assert.equal(sampleValue(text, 'voice_insights_exporter_events_total', { type: `${EVENTS}call-metrics.sdk`, outcome: 'accepted' }), 4, 'none of the rejected bodies was ingested');
+    assert.equal(
+      sampleValue(text, 'voice_insights_exporter_signature_failures_total', { reason: 'body_hash_mismatch' }),
+      1,
+    );
+    assert.equal(
+      sampleValue(text, 'voice_insights_exporter_events_total', {
+        type: `${EVENTS}call-metrics.sdk`,
+        outcome: 'accepted',
+      }),
+      4,
+      'none of the rejected bodies was ingested',
+    );
   });
 
   test('oversize is 413, wrong content type and compressed bodies are 415', async () => {
@@ -132,7 +178,10 @@ describe('signed deliveries', () => {
     assert.equal((await h.post(big)).status, 413);
     const body = JSON.stringify([one(SDK_METRIC)]);
     assert.equal((await h.post(body, { headers: { 'content-type': 'text/plain' } })).status, 415);
-    assert.equal((await h.post(body, { headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status, 415);
+    assert.equal(
+      (await h.post(body, { headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status,
+      415,
+    );
     assert.equal((await h.post(body, { headers: { 'content-encoding': 'gzip' } })).status, 415);
     const cloudevents = await h.post(JSON.stringify([withId(one(SDK_METRIC), 'EZ00000000000000000000000000000f02')]), {
       headers: { 'content-type': 'application/cloudevents-batch+json; charset=utf-8' },
@@ -152,8 +201,17 @@ describe('signed deliveries', () => {
     try {
       const text = await fresh.scrape();
       assert.equal(sampleValue(text, 'voice_insights_exporter_webhook_requests_total', { code: '503' }), 0);
-      assert.equal(sampleValue(text, 'voice_insights_exporter_signature_failures_total', { reason: 'bad_signature' }), 0);
-      assert.equal(sampleValue(text, 'voice_insights_exporter_events_total', { type: `${EVENTS}call-summary.complete`, outcome: 'invalid' }), 0);
+      assert.equal(
+        sampleValue(text, 'voice_insights_exporter_signature_failures_total', { reason: 'bad_signature' }),
+        0,
+      );
+      assert.equal(
+        sampleValue(text, 'voice_insights_exporter_events_total', {
+          type: `${EVENTS}call-summary.complete`,
+          outcome: 'invalid',
+        }),
+        0,
+      );
       assert.equal(sampleValue(text, 'voice_insights_exporter_dead_letters_total', { reason: 'schema' }), 0);
       assert.equal(sampleValue(text, 'voice_insights_exporter_ready'), 1);
     } finally {
@@ -192,9 +250,15 @@ describe('configuration-dependent answers', () => {
     const publicUrl = 'https://hooks.example.com:443/twilio/insights';
     const h = await startExporter({ PUBLIC_URL: publicUrl });
     try {
-      const ok = await h.post([one(SDK_METRIC)], { signedFor: 'https://hooks.example.com/twilio/insights', requestPath: '/events' });
+      const ok = await h.post([one(SDK_METRIC)], {
+        signedFor: 'https://hooks.example.com/twilio/insights',
+        requestPath: '/events',
+      });
       assert.equal(ok.status, 200, 'signed without the default port, configured with it');
-      const wrong = await h.post([one(SDK_METRIC)], { signedFor: 'https://hooks.example.com/other', requestPath: '/events' });
+      const wrong = await h.post([one(SDK_METRIC)], {
+        signedFor: 'https://hooks.example.com/other',
+        requestPath: '/events',
+      });
       assert.equal(wrong.status, 403);
     } finally {
       await h.stop();
@@ -206,11 +270,23 @@ describe('configuration-dependent answers', () => {
     try {
       const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
       assert.equal((await h.post([one(SDK_METRIC)])).status, 401);
-      assert.equal((await h.post([one(SDK_METRIC)], { headers: { authorization: basic('twilio', 'nope') } })).status, 401);
-      assert.equal((await h.post([one(SDK_METRIC)], { headers: { authorization: basic('twilio', 's3cret:pw') } })).status, 200);
+      assert.equal(
+        (await h.post([one(SDK_METRIC)], { headers: { authorization: basic('twilio', 'nope') } })).status,
+        401,
+      );
+      assert.equal(
+        (await h.post([one(SDK_METRIC)], { headers: { authorization: basic('twilio', 's3cret:pw') } })).status,
+        200,
+      );
       const text = await h.scrape();
-      assert.equal(sampleValue(text, 'voice_insights_exporter_signature_failures_total', { reason: 'basic_auth_missing' }), 1);
-      assert.equal(sampleValue(text, 'voice_insights_exporter_signature_failures_total', { reason: 'basic_auth_wrong' }), 1);
+      assert.equal(
+        sampleValue(text, 'voice_insights_exporter_signature_failures_total', { reason: 'basic_auth_missing' }),
+        1,
+      );
+      assert.equal(
+        sampleValue(text, 'voice_insights_exporter_signature_failures_total', { reason: 'basic_auth_wrong' }),
+        1,
+      );
     } finally {
       await h.stop();
     }

@@ -1,8 +1,8 @@
 // The alert rules pass `promtool check rules` and their own `promtool test rules` unit tests (each
 // alert shown firing and not firing), name only catalog series, carry for/severity/summary/
 // description/runbook_url, and every runbook link lands on a README heading.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,10 @@ import { RULES_FILE, exprProblems, loadAlertRules } from '../support/ops-queries
 
 const PROMTOOL = process.env['PROMTOOL'] ?? 'promtool';
 const TESTS_DIR = 'alerts/tests';
-const testFiles = readdirSync(TESTS_DIR).filter((f) => f.endsWith('.test.yml')).sort().map((f) => join(TESTS_DIR, f));
+const testFiles = readdirSync(TESTS_DIR)
+  .filter((f) => f.endsWith('.test.yml'))
+  .sort()
+  .map((f) => join(TESTS_DIR, f));
 const rules = loadAlertRules();
 
 async function promtool(...args: string[]): Promise<{ code: number; output: string }> {
@@ -53,7 +56,10 @@ test('promtool test rules passes every unit test file', async () => {
 test('every alert is unit-tested both firing and not firing', () => {
   const cases = new Map<string, { firing: number; quiet: number }>();
   for (const file of testFiles) {
-    const doc = parse(readFileSync(file, 'utf8')) as { rule_files?: string[]; tests?: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[] };
+    const doc = parse(readFileSync(file, 'utf8')) as {
+      rule_files?: string[];
+      tests?: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[];
+    };
     assert.deepEqual(doc.rule_files, ['../voice-insights.rules.yml'], `${file} tests the shipped rule file`);
     for (const t of doc.tests ?? []) {
       for (const a of t.alert_rule_test ?? []) {
@@ -66,9 +72,16 @@ test('every alert is unit-tested both firing and not firing', () => {
   }
   for (const r of rules) {
     const c = cases.get(r.alert);
-    assert.ok(c !== undefined && c.firing > 0 && c.quiet > 0, `${r.alert}: firing and not-firing cases (${JSON.stringify(c)})`);
+    assert.ok(
+      c !== undefined && c.firing > 0 && c.quiet > 0,
+      `${r.alert}: firing and not-firing cases (${JSON.stringify(c)})`,
+    );
   }
-  for (const name of cases.keys()) assert.ok(rules.some((r) => r.alert === name), `tests name an existing alert: ${name}`);
+  for (const name of cases.keys())
+    assert.ok(
+      rules.some((r) => r.alert === name),
+      `tests name an existing alert: ${name}`,
+    );
 });
 
 test('the rules cover the quality SLOs and exporter health of DESIGN section 7', () => {
@@ -98,8 +111,16 @@ for (const r of rules) {
     assert.match(r.for ?? '', /^\d+[smh]$/, 'for:');
     assert.ok(['critical', 'warning', 'info'].includes(r.labels['severity'] ?? ''), `severity ${r.labels['severity']}`);
     assert.ok((r.annotations['summary'] ?? '').length > 0, 'summary');
-    assert.match(r.annotations['description'] ?? '', /\{\{[^}]*\$(value|labels)[^}]*\}\}/, 'description templated with $value/$labels');
-    assert.match(r.annotations['runbook_url'] ?? '', /^README\.md#[a-z0-9-]+$/, 'runbook_url points at a README anchor');
+    assert.match(
+      r.annotations['description'] ?? '',
+      /\{\{[^}]*\$(value|labels)[^}]*\}\}/,
+      'description templated with $value/$labels',
+    );
+    assert.match(
+      r.annotations['runbook_url'] ?? '',
+      /^README\.md#[a-z0-9-]+$/,
+      'runbook_url points at a README anchor',
+    );
   });
 }
 

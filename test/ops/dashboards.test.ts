@@ -1,10 +1,11 @@
 // The committed dashboards are exactly what scripts/dashboards generates, and every query in them
 // names only series the catalog exposes, is scoped to $job, uses Grafana's rate windows, and every
 // panel has a unit. Whether each query parses and returns data is queries-prometheus.test.ts's job.
-import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { DashboardLinkType } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DASHBOARDS_DIR, buildDashboards, renderDashboard } from '../../scripts/dashboards/index.js';
 import { TWILIO_THRESHOLDS } from '../../scripts/dashboards/promql.js';
 import { CALL_METRICS } from '../../src/telemetry/catalog.js';
@@ -40,18 +41,34 @@ interface JsonDashboard {
 const committed = (file: string): string => readFileSync(join(DASHBOARDS_DIR, file), 'utf8');
 const parsed = (file: string): JsonDashboard => JSON.parse(committed(file)) as JsonDashboard;
 const promTargets = (d: JsonDashboard) =>
-  d.panels.flatMap((p) => (p.targets ?? []).filter((t) => t.expr !== undefined).map((t) => ({ panel: p.title ?? '', refId: t.refId ?? '', expr: t.expr ?? '', datasource: t.datasource })));
+  d.panels.flatMap((p) =>
+    (p.targets ?? [])
+      .filter((t) => t.expr !== undefined)
+      .map((t) => ({ panel: p.title ?? '', refId: t.refId ?? '', expr: t.expr ?? '', datasource: t.datasource })),
+  );
 
 test('dashboards/*.json are what the generator produces (regenerate with `npm run dashboards`)', () => {
-  assert.deepEqual(readdirSync(DASHBOARDS_DIR).filter((f) => f.endsWith('.json')).sort(), built.map((d) => d.file).sort());
-  for (const d of built) assert.equal(committed(d.file), renderDashboard(d), `${d.file} is stale: run npm run dashboards`);
+  assert.deepEqual(
+    readdirSync(DASHBOARDS_DIR)
+      .filter((f) => f.endsWith('.json'))
+      .sort(),
+    built.map((d) => d.file).sort(),
+  );
+  for (const d of built)
+    assert.equal(committed(d.file), renderDashboard(d), `${d.file} is stale: run npm run dashboards`);
 });
 
-test("the three dashboards of DESIGN section 7, each tagged and linked to the others", () => {
-  assert.deepEqual(built.map((d) => d.uid), ['voice-insights-call-quality', 'voice-insights-calls', 'voice-insights-exporter-health']);
+test('the three dashboards of DESIGN section 7, each tagged and linked to the others', () => {
+  assert.deepEqual(
+    built.map((d) => d.uid),
+    ['voice-insights-call-quality', 'voice-insights-calls', 'voice-insights-exporter-health'],
+  );
   for (const d of built) {
-    const links = (d.json.links ?? []).filter((l) => l.type === 'dashboards');
-    assert.ok(links.some((l) => l.tags.includes('voice-insights') && l.includeVars && l.keepTime), `${d.uid} links the others, keeping variables and time`);
+    const links = (d.json.links ?? []).filter((l) => l.type === DashboardLinkType.Dashboards);
+    assert.ok(
+      links.some((l) => l.tags.includes('voice-insights') && l.includeVars && l.keepTime),
+      `${d.uid} links the others, keeping variables and time`,
+    );
     assert.ok((d.json.tags ?? []).includes('voice-insights'), `${d.uid} tagged`);
   }
 });
@@ -66,7 +83,8 @@ test("Twilio's thresholds are exact bucket boundaries of their histograms", () =
     [TWILIO_THRESHOLDS.lossRatio, CALL_METRICS.callPacketLoss.buckets],
     [TWILIO_THRESHOLDS.mos, CALL_METRICS.callMos.buckets],
   ] as const;
-  for (const [threshold, buckets] of pairs) assert.ok((buckets as readonly number[]).includes(threshold), `${threshold} in ${buckets.join(', ')}`);
+  for (const [threshold, buckets] of pairs)
+    assert.ok((buckets as readonly number[]).includes(threshold), `${threshold} in ${buckets.join(', ')}`);
 });
 
 for (const d of built) {
@@ -87,7 +105,11 @@ for (const d of built) {
       for (const v of json.templating.list.filter((x) => x.type === 'query')) {
         const promql = labelValuesToPromQL(String(v.query));
         assert.deepEqual(exprProblems(promql), [], `$${v.name}: ${promql}`);
-        if (v.name !== 'job') assert.ok(selectorsIn(promql).every((s) => s.matchers.includes('job=~"$job"')), `$${v.name} is scoped to $job`);
+        if (v.name !== 'job')
+          assert.ok(
+            selectorsIn(promql).every((s) => s.matchers.includes('job=~"$job"')),
+            `$${v.name} is scoped to $job`,
+          );
       }
     });
 
@@ -111,15 +133,22 @@ for (const d of built) {
         assert.deepEqual(exprProblems(t.expr), [], where);
         const selectors = selectorsIn(t.expr);
         assert.equal(selectors.length, metricNamesIn(t.expr).length, `every metric has a selector: ${where}`);
-        assert.ok(selectors.every((s) => s.matchers.split(',').includes('job=~"$job"')), `every selector has job=~"$job": ${where}`);
+        assert.ok(
+          selectors.every((s) => s.matchers.split(',').includes('job=~"$job"')),
+          `every selector has job=~"$job": ${where}`,
+        );
         assert.equal(t.datasource?.uid, '${datasource}', where);
       }
     });
 
     test("rate windows are Grafana's ($__rate_interval, or $__range for whole-range stats)", () => {
       for (const t of promTargets(json)) {
-        for (const m of t.expr.matchAll(/\[([^\]]*)\]/g)) assert.ok(['$__rate_interval', '$__range'].includes(m[1] ?? ''), `${t.panel}: window ${m[0]}`);
-        assert.ok(/\b(rate|increase)\(/.test(t.expr) || !/_total\b|_bucket\b|_count\b|_sum\b/.test(t.expr), `${t.panel}: counters only through rate()/increase(): ${t.expr}`);
+        for (const m of t.expr.matchAll(/\[([^\]]*)\]/g))
+          assert.ok(['$__rate_interval', '$__range'].includes(m[1] ?? ''), `${t.panel}: window ${m[0]}`);
+        assert.ok(
+          /\b(rate|increase)\(/.test(t.expr) || !/_total\b|_bucket\b|_count\b|_sum\b/.test(t.expr),
+          `${t.panel}: counters only through rate()/increase(): ${t.expr}`,
+        );
       }
     });
 
@@ -134,7 +163,10 @@ for (const d of built) {
       for (const p of json.panels) {
         for (const t of (p.targets ?? []).filter((x) => x.expr === undefined)) {
           assert.equal(t.datasource?.uid, '${tracing}', p.title);
-          assert.ok(json.templating.list.some((v) => v.name === 'tracing' && v.type === 'datasource'), 'tracing variable defined');
+          assert.ok(
+            json.templating.list.some((v) => v.name === 'tracing' && v.type === 'datasource'),
+            'tracing variable defined',
+          );
         }
       }
     });
@@ -148,12 +180,22 @@ test('call-level views link to the tracing datasource by CallSid', () => {
   assert.ok(calls.templating.list.some((v) => v.name === 'call_sid' && v.type === 'textbox'));
   const text = calls.panels.find((p) => p.type === 'text')?.options?.content ?? '';
   assert.match(text, /trace id is the CallSid's 32 hex digits, lowercased/);
-  assert.match(text, /\/explore\?schemaVersion=1&panes=[^)]*\$\{tracing\}[^)]*\$\{call_sid\}/, 'an Explore link for the CallSid on ${tracing}');
+  assert.match(
+    text,
+    /\/explore\?schemaVersion=1&panes=[^)]*\$\{tracing\}[^)]*\$\{call_sid\}/,
+    'an Explore link for the CallSid on ${tracing}',
+  );
   const perCall = calls.panels.filter((p) => p.type !== 'row' && (p.title ?? '').startsWith('Per-call'));
   assert.equal(perCall.length, 3);
-  for (const p of perCall) assert.ok((p.links ?? []).some((l) => (l.url ?? '').includes('${tracing}')), `${p.title} links to traces`);
+  for (const p of perCall)
+    assert.ok(
+      (p.links ?? []).some((l) => (l.url ?? '').includes('${tracing}')),
+      `${p.title} links to traces`,
+    );
   // The Explore link's query decodes to TraceQL on the CallSid attribute the root span carries.
   const url = /\((\/explore\?[^)]*)\)/.exec(text)?.[1] ?? '';
-  const panes = JSON.parse(new URL(url, 'http://grafana').searchParams.get('panes') ?? '{}') as { a: { queries: { query: string }[] } };
+  const panes = JSON.parse(new URL(url, 'http://grafana').searchParams.get('panes') ?? '{}') as {
+    a: { queries: { query: string }[] };
+  };
   assert.equal(panes.a.queries[0]?.query, '{ span.twilio.call_sid = "${call_sid}" }');
 });

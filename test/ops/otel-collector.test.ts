@@ -2,8 +2,8 @@
 // names is defined, memory_limiter comes first and batch is there, the scrape target is the
 // exporter's METRICS_PORT, and the OTLP/HTTP receiver listens where the exporter sends by default.
 // (No collector binary runs here; the structure is what can be checked.)
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import { once } from 'node:events';
@@ -51,7 +51,8 @@ test('every component a pipeline or the service names is defined', () => {
     }
   }
   const extensions = isRecord(doc['extensions']) ? doc['extensions'] : {};
-  for (const id of list(service['extensions'] ?? [], 'service.extensions')) assert.ok(id in extensions, `extension ${id} defined`);
+  for (const id of list(service['extensions'] ?? [], 'service.extensions'))
+    assert.ok(id in extensions, `extension ${id} defined`);
 });
 
 test('memory_limiter is first in every pipeline and batch is present', () => {
@@ -80,9 +81,12 @@ test("the prometheus receiver scrapes the exporter's /metrics on its default MET
   const job = rec(scrape[0], 'scrape config');
   assert.equal(job['job_name'], JOB);
   assert.equal(job['metrics_path'] ?? '/metrics', '/metrics');
-  const targets = (job['static_configs'] as unknown[]).flatMap((s) => list(rec(s, 'static_config')['targets'], 'targets'));
+  const targets = (job['static_configs'] as unknown[]).flatMap((s) =>
+    list(rec(s, 'static_config')['targets'], 'targets'),
+  );
   assert.ok(targets.length > 0);
-  for (const t of targets) assert.equal(portOf(t), defaults.metricsPort, `${t} is on METRICS_PORT ${defaults.metricsPort}`);
+  for (const t of targets)
+    assert.equal(portOf(t), defaults.metricsPort, `${t} is on METRICS_PORT ${defaults.metricsPort}`);
 });
 
 // The exporter speaks OTLP/HTTP only, to http://localhost:4318 unless OTEL_EXPORTER_OTLP_* say
@@ -97,11 +101,20 @@ async function defaultOtlpHttpPort(port: number): Promise<{ arrived: boolean; pa
     req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
   });
   server.listen(port, '127.0.0.1');
-  const failed = await Promise.race([once(server, 'listening').then(() => undefined), once(server, 'error').then(([err]) => err as Error)]);
-  if (failed !== undefined) throw new Error(`cannot listen on 127.0.0.1:${port} (${failed.message}); is a collector running here?`);
+  const failed = await Promise.race([
+    once(server, 'listening').then(() => undefined),
+    once(server, 'error').then(([err]) => err as Error),
+  ]);
+  if (failed !== undefined)
+    throw new Error(`cannot listen on 127.0.0.1:${port} (${failed.message}); is a collector running here?`);
   try {
-    assert.ok(defaults.traces !== undefined && defaults.traces.protocol.startsWith('http/'), 'traces default to OTLP/HTTP');
-    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(createOtlpSpanExporter(defaults.traces.protocol))] });
+    assert.ok(
+      defaults.traces !== undefined && defaults.traces.protocol.startsWith('http/'),
+      'traces default to OTLP/HTTP',
+    );
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(createOtlpSpanExporter(defaults.traces.protocol))],
+    });
     provider.getTracer('otel-collector-test').startSpan('probe').end();
     await provider.forceFlush();
     await provider.shutdown();
@@ -111,8 +124,11 @@ async function defaultOtlpHttpPort(port: number): Promise<{ arrived: boolean; pa
   }
 }
 
-test("the OTLP receiver listens for HTTP on the port the exporter sends to by default, gRPC on 4317", async () => {
-  const protocols = rec(rec(rec(doc['receivers'], 'receivers')['otlp'], 'otlp receiver')['protocols'], 'otlp protocols');
+test('the OTLP receiver listens for HTTP on the port the exporter sends to by default, gRPC on 4317', async () => {
+  const protocols = rec(
+    rec(rec(doc['receivers'], 'receivers')['otlp'], 'otlp receiver')['protocols'],
+    'otlp protocols',
+  );
   const httpPort = portOf(rec(protocols['http'], 'otlp http')['endpoint']);
   const grpcPort = portOf(rec(protocols['grpc'], 'otlp grpc')['endpoint']);
   const probe = await defaultOtlpHttpPort(httpPort);

@@ -7,13 +7,19 @@
 // Prometheus' first scrape, round 2 moves them after it, so rate() has two samples to work with and
 // histogram quantiles are finite. It is deliberately bad (a fifth of the intervals beyond Twilio's
 // thresholds, a third of the calls failing, slow post-dial delay) so the quality alerts trip.
-import { after, before, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { afterAll, beforeAll, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { callSid, eventId, gatewayMetric, sdkEvent, sdkMetric } from '../support/events.js';
 import { loadFixtureEvents } from '../support/fixtures.js';
 import { startExporter, type Harness } from '../support/harness.js';
 import { parseSamples } from '../support/prom.js';
-import { INSTALL_HINT, prometheusAvailable, resultValues, startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
+import {
+  INSTALL_HINT,
+  prometheusAvailable,
+  resultValues,
+  startPrometheus,
+  type PrometheusHandle,
+} from '../support/prometheus.js';
 import {
   RULES_FILE,
   alertQueries,
@@ -39,13 +45,22 @@ const TRIPPED = [
   'VoiceInsightsLabelOverflow',
 ] as const;
 /** Alerts that must stay quiet: the exporter is ready, answers no 5xx, exports nothing (traces off). */
-const QUIET = ['VoiceInsightsExporterNotReady', 'VoiceInsightsWebhook5xx', 'VoiceInsightsExportFailing', 'VoiceInsightsSpansDropped'] as const;
+const QUIET = [
+  'VoiceInsightsExporterNotReady',
+  'VoiceInsightsWebhook5xx',
+  'VoiceInsightsExportFailing',
+  'VoiceInsightsSpansDropped',
+] as const;
 
 const FIRST_SCRAPE_MS = 20_000;
 type Event = Record<string, unknown>;
 
 /** A fixture CloudEvent with a fresh id and, for call data, a call of our own. */
-function fromFixture(rel: string, call?: string, edit: (data: Record<string, unknown>) => void = () => undefined): Event {
+function fromFixture(
+  rel: string,
+  call?: string,
+  edit: (data: Record<string, unknown>) => void = () => undefined,
+): Event {
   const [first] = loadFixtureEvents(rel);
   assert.ok(first !== undefined, rel);
   const event = structuredClone(first);
@@ -78,7 +93,15 @@ function round(r: number): { calls: Event[]; metrics: Event[]; events: Event[] }
       metrics.push(
         sdkMetric(
           `ops-sdk-${r}-${c}`,
-          { jitter: bad ? 45 : 8, rtt: bad ? 480 : 90, mos: bad ? 3.2 : 4.3, packets_received: 50, packets_lost: bad ? 4 : 0, audio_in: 800, audio_out: 5000 },
+          {
+            jitter: bad ? 45 : 8,
+            rtt: bad ? 480 : 90,
+            mos: bad ? 3.2 : 4.3,
+            packets_received: 50,
+            packets_lost: bad ? 4 : 0,
+            audio_in: 800,
+            audio_out: 5000,
+          },
           { second: s, codec: c % 2 === 0 ? 'opus' : 'pcmu' },
         ),
       );
@@ -89,8 +112,12 @@ function round(r: number): { calls: Event[]; metrics: Event[]; events: Event[] }
     const bad = t % 5 === 0;
     const interval = { packets_received: 495, packets_lost: bad ? 40 : 2, packets_loss_percentage: bad ? 8 : 0.4 };
     for (const direction of ['inbound', 'outbound'] as const) {
-      metrics.push(gatewayMetric(`ops-carrier-${r}-0`, 'carrier_edge', direction, interval, { tick: t, region: 'us1' }));
-      metrics.push(gatewayMetric(`ops-carrier-${r}-1`, 'carrier_edge', direction, interval, { tick: t, region: 'de1' }));
+      metrics.push(
+        gatewayMetric(`ops-carrier-${r}-0`, 'carrier_edge', direction, interval, { tick: t, region: 'us1' }),
+      );
+      metrics.push(
+        gatewayMetric(`ops-carrier-${r}-1`, 'carrier_edge', direction, interval, { tick: t, region: 'de1' }),
+      );
     }
     metrics.push(gatewayMetric(`ops-sip-${r}`, 'sip_edge', 'inbound', interval, { tick: t, region: 'us1' }));
   }
@@ -115,9 +142,12 @@ function round(r: number): { calls: Event[]; metrics: Event[]; events: Event[] }
 
   // 12 calls finalised per round: a third fail, post-dial delay 7-9 s.
   const calls: Event[] = [];
-  for (let i = 0; i < 5; i++) calls.push(fromFixture('call-summary/complete-carrier-call.json', `ops-carrier-call-${r}-${i}`, withPdd(8000)));
-  for (let i = 0; i < 4; i++) calls.push(fromFixture('call-summary/complete-failed-call.json', `ops-failed-${r}-${i}`, withPdd(9000)));
-  for (let i = 0; i < 3; i++) calls.push(fromFixture('call-summary/complete-client-call-sdk-edge.json', `ops-client-${r}-${i}`, withPdd(7000)));
+  for (let i = 0; i < 5; i++)
+    calls.push(fromFixture('call-summary/complete-carrier-call.json', `ops-carrier-call-${r}-${i}`, withPdd(8000)));
+  for (let i = 0; i < 4; i++)
+    calls.push(fromFixture('call-summary/complete-failed-call.json', `ops-failed-${r}-${i}`, withPdd(9000)));
+  for (let i = 0; i < 3; i++)
+    calls.push(fromFixture('call-summary/complete-client-call-sdk-edge.json', `ops-client-${r}-${i}`, withPdd(7000)));
   return { calls, metrics, events };
 }
 
@@ -135,7 +165,10 @@ async function postRound(r: number): Promise<void> {
   const again = await h.post([batches[0]?.[0] ?? {}]);
   assert.equal(again.status, 200);
   // A sender with the wrong token (counted as bad_signature), and a scanner without any signature.
-  assert.equal((await h.post([sdkEvent('ops-forged', 'connection', 'incoming')], { token: 'not-the-token' })).status, 403);
+  assert.equal(
+    (await h.post([sdkEvent('ops-forged', 'connection', 'incoming')], { token: 'not-the-token' })).status,
+    403,
+  );
   assert.equal((await h.post([sdkEvent('ops-scanner', 'connection', 'incoming')], { token: null })).status, 401);
 }
 
@@ -145,9 +178,12 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-const sumOf = (text: string, name: string): number => parseSamples(text).filter((s) => s.name === name).reduce((n, s) => n + s.value, 0);
+const sumOf = (text: string, name: string): number =>
+  parseSamples(text)
+    .filter((s) => s.name === name)
+    .reduce((n, s) => n + s.value, 0);
 
-before(async () => {
+beforeAll(async () => {
   assert.ok(prometheusAvailable(), INSTALL_HINT);
   h = await startExporter();
   await postRound(0);
@@ -156,10 +192,14 @@ before(async () => {
   await postRound(1);
   // Wait until Prometheus has scraped round 2 (every request is counted once answered).
   const requests = sumOf(await h.scrape(), 'voice_insights_exporter_webhook_requests_total');
-  await prom.waitForQuery('sum(voice_insights_exporter_webhook_requests_total)', (r) => resultValues(r)[0] === requests, 10_000);
+  await prom.waitForQuery(
+    'sum(voice_insights_exporter_webhook_requests_total)',
+    (r) => resultValues(r)[0] === requests,
+    10_000,
+  );
 });
 
-after(async () => {
+afterAll(async () => {
   await prom?.stop();
   await h?.stop();
 });
@@ -196,7 +236,9 @@ test('the rule file loads into Prometheus with every rule healthy', async () => 
   for (;;) {
     const groups = await prom.rules();
     assert.deepEqual(new Map(groups.map((g) => [g.name, g.rules.map((r) => r.name)])), expected);
-    const unhealthy = groups.flatMap((g) => g.rules.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`));
+    const unhealthy = groups.flatMap((g) =>
+      g.rules.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`),
+    );
     if (unhealthy.length === 0) break;
     // Health is "unknown" until the first evaluation (every second here); errors never heal.
     assert.ok(Date.now() < deadline && unhealthy.every((u) => u.includes('unknown')), unhealthy.join('\n'));
@@ -208,7 +250,9 @@ test('the alerts this traffic trips go pending in Prometheus', async () => {
   const deadline = Date.now() + 10_000;
   let active = new Set<string>();
   while (Date.now() < deadline) {
-    active = new Set((await prom.alerts()).filter((a) => a.state !== 'inactive').map((a) => a.labels['alertname'] ?? ''));
+    active = new Set(
+      (await prom.alerts()).filter((a) => a.state !== 'inactive').map((a) => a.labels['alertname'] ?? ''),
+    );
     if (TRIPPED.every((name) => active.has(name))) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

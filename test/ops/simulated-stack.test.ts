@@ -1,13 +1,26 @@
 // The whole ops bundle against the simulator: the exporter is fed simulated Twilio traffic, a real
 // Prometheus scrapes it, and every dashboard panel query and every alert expression is evaluated
 // through Prometheus' HTTP API. The simulator's report reconciles with what Prometheus sees.
-import { after, before, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { afterAll, beforeAll, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { simulate, type SimulateOptions } from '../../src/sim/simulate.js';
 import type { SimReport } from '../../src/sim/report.js';
 import { startExporter, TEST_TOKEN, type Harness } from '../support/harness.js';
-import { INSTALL_HINT, prometheusAvailable, resultValues, startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
-import { alertQueries, dashboardQueries, describeFailures, evaluateOpsQueries, RULES_FILE, type OpsQueryResult } from '../support/ops-queries.js';
+import {
+  INSTALL_HINT,
+  prometheusAvailable,
+  resultValues,
+  startPrometheus,
+  type PrometheusHandle,
+} from '../support/prometheus.js';
+import {
+  alertQueries,
+  dashboardQueries,
+  describeFailures,
+  evaluateOpsQueries,
+  RULES_FILE,
+  type OpsQueryResult,
+} from '../support/ops-queries.js';
 
 const FIRST_SCRAPE_MS = 20_000;
 let h: Harness;
@@ -34,7 +47,7 @@ const run = (seed: number) => {
 
 const total = (pick: (r: SimReport) => number) => reports.reduce((n, r) => n + pick(r), 0);
 
-before(async () => {
+beforeAll(async () => {
   assert.ok(prometheusAvailable(), INSTALL_HINT);
   h = await startExporter();
   // Two rounds around Prometheus' first scrape, so rate() and increase() have two samples to work with.
@@ -51,37 +64,62 @@ before(async () => {
   results = await evaluateOpsQueries(prom, [...dashboardQueries(), ...alertQueries()]);
 });
 
-after(async () => {
+afterAll(async () => {
   await prom?.stop();
   await h?.stop();
 });
 
 test('the simulator report reconciles with what Prometheus scraped: calls, events, duplicates, samples', async () => {
   const value = async (q: string) => resultValues(await prom.query(q))[0];
-  assert.equal(await value('sum(twilio_voice_calls_total)'), total((r) => r.calls.completeSummaryDelivered));
-  assert.equal(await value('sum(voice_insights_exporter_events_total{outcome="duplicate"})'), total((r) => r.events.duplicatesSent));
-  assert.equal(await value('sum(twilio_voice_packets_received_total)'), total((r) => r.intervalPackets.received));
+  assert.equal(
+    await value('sum(twilio_voice_calls_total)'),
+    total((r) => r.calls.completeSummaryDelivered),
+  );
+  assert.equal(
+    await value('sum(voice_insights_exporter_events_total{outcome="duplicate"})'),
+    total((r) => r.events.duplicatesSent),
+  );
+  assert.equal(
+    await value('sum(twilio_voice_packets_received_total)'),
+    total((r) => r.intervalPackets.received),
+  );
   const sdkSamples = total((r) => r.metricSamples.sdk);
-  assert.equal(await value('sum(voice_insights_exporter_events_total{type="com.twilio.voice.insights.call-metrics.sdk",outcome="accepted"})'), sdkSamples);
+  assert.equal(
+    await value(
+      'sum(voice_insights_exporter_events_total{type="com.twilio.voice.insights.call-metrics.sdk",outcome="accepted"})',
+    ),
+    sdkSamples,
+  );
   assert.equal(await value('sum(voice_insights_exporter_events_total{outcome="invalid"})'), 0);
   assert.equal(await value('sum(voice_insights_exporter_webhook_requests_total{code!="200"})'), 0);
 });
 
 test('every dashboard panel and variable query parses and executes', () => {
   const broken = results.filter((r) => r.kind !== 'alert' && r.error !== undefined);
-  assert.deepEqual(broken.map((r) => `${r.id}: ${r.error}`), []);
+  assert.deepEqual(
+    broken.map((r) => `${r.id}: ${r.error}`),
+    [],
+  );
 });
 
 test('every alert expression parses and executes', () => {
   const broken = results.filter((r) => r.kind === 'alert' && r.error !== undefined);
-  assert.deepEqual(broken.map((r) => `${r.id}: ${r.error}`), []);
+  assert.deepEqual(
+    broken.map((r) => `${r.id}: ${r.error}`),
+    [],
+  );
 });
 
 /** Panels with no preset series that only failures the simulator never causes would fill. */
-const NOT_FED_BY_SIMULATOR = ['Unknown schema versions per second by type', 'Label overflow per second by metric and label'];
+const NOT_FED_BY_SIMULATOR = [
+  'Unknown schema versions per second by type',
+  'Label overflow per second by metric and label',
+];
 
 test('the panels the generator marks as fed by traffic return data under simulated traffic', () => {
-  const expected = results.filter((r) => r.kind !== 'alert' && r.expectData && !NOT_FED_BY_SIMULATOR.some((title) => r.id.includes(`/ ${title} /`)));
+  const expected = results.filter(
+    (r) => r.kind !== 'alert' && r.expectData && !NOT_FED_BY_SIMULATOR.some((title) => r.id.includes(`/ ${title} /`)),
+  );
   assert.ok(expected.length > 50, `${expected.length} panel queries expected to return data`);
   assert.equal(describeFailures(expected), '');
 });
@@ -91,6 +129,17 @@ test('bad simulated calls trip quality alerts; the exporter-health alerts stay q
   // Seconds of traffic compressed 600x: the 10-minute volume guards let only the densest signals
   // through (SDK MOS and RTT, one sample a second per call); which ones is stable for these seeds.
   assert.ok(withData.has('TwilioVoiceLowMos') && withData.has('TwilioVoiceHighRtt'), [...withData].join(', '));
-  const healthy = ['VoiceInsightsExporterNotReady', 'VoiceInsightsWebhook5xx', 'VoiceInsightsSignatureFailures', 'VoiceInsightsExportFailing', 'VoiceInsightsSpansDropped', 'VoiceInsightsDeadLetters', 'VoiceInsightsLabelOverflow'];
-  assert.deepEqual(healthy.filter((a) => withData.has(a)), []);
+  const healthy = [
+    'VoiceInsightsExporterNotReady',
+    'VoiceInsightsWebhook5xx',
+    'VoiceInsightsSignatureFailures',
+    'VoiceInsightsExportFailing',
+    'VoiceInsightsSpansDropped',
+    'VoiceInsightsDeadLetters',
+    'VoiceInsightsLabelOverflow',
+  ];
+  assert.deepEqual(
+    healthy.filter((a) => withData.has(a)),
+    [],
+  );
 });

@@ -2,8 +2,8 @@
 // as "__proto__" or "hasOwnProperty" as ids, types, schema names and label values) go through the
 // real pipeline in-process. Nothing may reach Object.prototype, the converted records may carry no
 // hostile key or foreign prototype, and the valid events around the hostile keys are still accepted.
-import { after, afterEach, before, describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { afterAll, afterEach, beforeAll, describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { parseEnvelope } from '../../src/events/envelope.js';
 import { FAMILIES } from '../../src/events/families.js';
 import { isEventType } from '../../src/events/types.js';
@@ -15,7 +15,16 @@ type Obj = Record<string, unknown>;
 
 const MARK = 'polluted-by-test';
 const HOSTILE_KEYS = ['__proto__', 'constructor', 'prototype'];
-const HOSTILE_NAMES = ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString', 'valueOf', '__defineGetter__', 'isPrototypeOf'];
+const HOSTILE_NAMES = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'hasOwnProperty',
+  'toString',
+  'valueOf',
+  '__defineGetter__',
+  'isPrototypeOf',
+];
 
 // ---------------------------------------------------------------------------------------------
 // Prototypes before any body is parsed
@@ -34,7 +43,8 @@ function snapshotPrototypes(): Snapshot {
   for (const [name, proto] of WATCHED) {
     const props = new Map<PropertyKey, unknown>();
     for (const key of Reflect.ownKeys(proto)) {
-      const d = Object.getOwnPropertyDescriptor(proto, key);
+      // The typed descriptor declares get as a function property, so reading it does not unbind a method.
+      const d: TypedPropertyDescriptor<unknown> | undefined = Object.getOwnPropertyDescriptor(proto, key);
       props.set(key, d === undefined ? undefined : 'value' in d ? d.value : d.get);
     }
     snap.set(name, props);
@@ -99,7 +109,8 @@ function pollute(node: unknown): void {
 }
 
 let idCounter = 0;
-const freshId = (tag: string) => `EZ${(++idCounter).toString(16).padStart(8, '0')}${Buffer.from(tag).toString('hex').padEnd(24, '0').slice(0, 24)}`;
+const freshId = (tag: string) =>
+  `EZ${(++idCounter).toString(16).padStart(8, '0')}${Buffer.from(tag).toString('hex').padEnd(24, '0').slice(0, 24)}`;
 
 /** Every event of every non-invalid fixture, cloned, with a fresh id. */
 function validEvents(tag: string): Obj[] {
@@ -127,7 +138,8 @@ function foreignShapes(node: unknown, path = 'record', out: string[] = []): stri
   if (typeof node === 'string' && node.includes(MARK)) out.push(`${path} holds the pollution payload`);
   if (typeof node !== 'object' || node === null) return out;
   const proto: unknown = Object.getPrototypeOf(node);
-  if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) out.push(`${path} has a foreign prototype`);
+  if (proto !== Object.prototype && proto !== Array.prototype && proto !== null)
+    out.push(`${path} has a foreign prototype`);
   for (const key of Reflect.ownKeys(node)) {
     if (typeof key === 'string' && HOSTILE_KEYS.includes(key)) out.push(`${path} has own key ${key}`);
     foreignShapes((node as Obj)[String(key)], `${path}.${String(key)}`, out);
@@ -152,10 +164,10 @@ describe('prototype pollution through the pipeline', () => {
     return harness;
   };
 
-  before(async () => {
+  beforeAll(async () => {
     harness = await startExporter();
   });
-  after(async () => {
+  afterAll(async () => {
     await harness?.stop();
   });
   afterEach(() => assertNotPolluted());
@@ -179,7 +191,10 @@ describe('prototype pollution through the pipeline', () => {
       assert.ok(isEventType(info.type), info.type);
       const converted = FAMILIES[info.type](parsed.envelope);
       assert.ok(converted.ok, `${info.type} rejected: ${JSON.stringify(converted.ok ? [] : converted.issues)}`);
-      problems.push(...foreignShapes(converted.value, info.type), ...foreignShapes(parsed.envelope.info, `${info.type} info`));
+      problems.push(
+        ...foreignShapes(converted.value, info.type),
+        ...foreignShapes(parsed.envelope.info, `${info.type} info`),
+      );
     }
     assert.deepEqual(problems, []);
   });
@@ -194,7 +209,10 @@ describe('prototype pollution through the pipeline', () => {
     const hostileOnly = protoKey({ polluted: MARK, id: freshId('x'), type: 'com.twilio.eventstreams.test-event' });
     setOwn(hostileOnly, 'constructor', { prototype: { polluted: MARK } });
     const neighbour = fixtureEvent('test-event/sink-test.json', 'neighbour');
-    assert.deepEqual(await exporter().app.ingest.ingestBody(Buffer.from(JSON.stringify([hostileOnly, neighbour]))), report(1, { invalid: 1 }));
+    assert.deepEqual(
+      await exporter().app.ingest.ingestBody(Buffer.from(JSON.stringify([hostileOnly, neighbour]))),
+      report(1, { invalid: 1 }),
+    );
   });
 
   test('hand-written JSON: nested and repeated __proto__ keys, __proto__ inside data sent as a string', async () => {
@@ -240,7 +258,10 @@ describe('prototype pollution through the pipeline', () => {
       events.push(metric, callEvent, summary);
     }
     // Types that are Object.prototype members are unknown types, not lookups into a table.
-    const unknown = HOSTILE_NAMES.map((name) => ({ ...fixtureEvent('test-event/sink-test.json', `t-${name}`), type: name }));
+    const unknown = HOSTILE_NAMES.map((name) => ({
+      ...fixtureEvent('test-event/sink-test.json', `t-${name}`),
+      type: name,
+    }));
     const result = await exporter().app.ingest.ingestBody(Buffer.from(JSON.stringify([...events, ...unknown])));
     assert.deepEqual(result, report(events.length, { unknown_type: unknown.length }));
 

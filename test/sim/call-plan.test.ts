@@ -1,8 +1,8 @@
 // The simulator's call plans: deterministic per seed, edges per call type as Twilio documents them,
 // and bad flavours whose samples, SDK warnings and summary tags agree with Twilio's thresholds
 // (reference §2.2, §3, §4.5).
-import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { planCall, type CallPlan } from '../../src/sim/call-plan.js';
 import { callCloudEvents } from '../../src/sim/cloudevents.js';
 import type { GatewayInterval, Media } from '../../src/sim/media.js';
@@ -61,19 +61,27 @@ describe('call types and edges (reference §3 "Which edges exist per call type")
   });
 
   test('directions use Twilio underscores', () => {
-    const allowed = new Set(['inbound', 'outbound_api', 'outbound_dial', 'trunking_originating', 'trunking_terminating']);
+    const allowed = new Set([
+      'inbound',
+      'outbound_api',
+      'outbound_dial',
+      'trunking_originating',
+      'trunking_terminating',
+    ]);
     for (const p of plans(200)) assert.ok(allowed.has(p.direction), p.direction);
     assert.ok(plans(200).some((p) => p.direction === 'outbound_api'));
   });
 
-  test('metrics come from the call\'s own edges only: gateway edges every 10 s per direction, the SDK every second', () => {
+  test("metrics come from the call's own edges only: gateway edges every 10 s per direction, the SDK every second", () => {
     for (const p of plans(60)) {
       const media: Media | undefined = p.media;
       if (media === undefined) continue;
       const gatewayEdges = p.edges.filter((e) => e !== 'sdk_edge');
       for (const edge of gatewayEdges) {
         for (const direction of ['inbound', 'outbound'] as const) {
-          const intervals: GatewayInterval[] = media.gateway.filter((g) => g.edge === edge && g.direction === direction);
+          const intervals: GatewayInterval[] = media.gateway.filter(
+            (g) => g.edge === edge && g.direction === direction,
+          );
           assert.equal(intervals.length, Math.ceil((p.connectDurationSeconds ?? 0) / 10), `${edge} ${direction}`);
         }
       }
@@ -109,7 +117,8 @@ describe('bad flavours agree with Twilio thresholds', () => {
     assert.equal(raised[0]?.metric?.threshold, 30);
     // The SDK raises on 3 of the last 5 samples above the threshold.
     assert.ok((raised[0]?.metric?.values ?? []).filter((v) => v > 30).length >= 3);
-    for (const cleared of p.callEvents.filter((e) => e.group === 'network-quality-warning-cleared')) assert.equal(cleared.level, 'INFO');
+    for (const cleared of p.callEvents.filter((e) => e.group === 'network-quality-warning-cleared'))
+      assert.equal(cleared.level, 'INFO');
     assert.ok(p.tags.includes('high_jitter'));
     assert.ok(p.sdkTags.includes('high_jitter'));
   });
@@ -129,7 +138,10 @@ describe('bad flavours agree with Twilio thresholds', () => {
       const stream = p.media?.streams.find((s) => s.direction === 'inbound');
       assert.ok(stream && stream.lossPct > 5, JSON.stringify(stream));
       assert.ok(p.tags.includes('high_packet_loss'));
-      if (type === 'client') assert.ok(p.callEvents.some((e) => e.group === 'network-quality-warning-raised' && e.name === 'high-packet-loss'));
+      if (type === 'client')
+        assert.ok(
+          p.callEvents.some((e) => e.group === 'network-quality-warning-raised' && e.name === 'high-packet-loss'),
+        );
     }
   });
 
@@ -139,7 +151,11 @@ describe('bad flavours agree with Twilio thresholds', () => {
     const sdk = p.media?.sdk ?? [];
     assert.ok(sdk.every((s) => s.mos < 3.5));
     assert.ok((p.media?.sdkQuality?.mos.avg ?? 5) < 3.5);
-    assert.ok(p.callEvents.some((e) => e.group === 'network-quality-warning-raised' && e.name === 'low-mos' && e.level === 'WARNING'));
+    assert.ok(
+      p.callEvents.some(
+        (e) => e.group === 'network-quality-warning-raised' && e.name === 'low-mos' && e.level === 'WARNING',
+      ),
+    );
     assert.ok(p.tags.includes('low_mos'));
   });
 
@@ -170,14 +186,19 @@ describe('bad flavours agree with Twilio thresholds', () => {
     assert.equal(raised?.level, 'WARNING');
     const carrier = find((x) => x.flavour === 'silence' && x.callType === 'carrier', 'silent carrier call');
     assert.ok(carrier.tags.includes('silence'));
-    assert.ok(carrier.media?.streams.some((s) => s.silent && s.packetsReceived === 0), 'the far-side stream is missing');
+    assert.ok(
+      carrier.media?.streams.some((s) => s.silent && s.packetsReceived === 0),
+      'the far-side stream is missing',
+    );
   });
 
   test('tags follow the data: no call carries a tag its figures do not justify', () => {
     for (const p of plans(300)) {
       const streams = p.media?.streams ?? [];
       const sdk = p.media?.sdkQuality;
-      const jitterHigh = streams.some((s) => s.jitterAvgMs >= 5 && s.jitterMaxMs >= 30) || (sdk !== undefined && sdk.jitterAvgMs >= 5 && sdk.jitterMaxMs >= 30);
+      const jitterHigh =
+        streams.some((s) => s.jitterAvgMs >= 5 && s.jitterMaxMs >= 30) ||
+        (sdk !== undefined && sdk.jitterAvgMs >= 5 && sdk.jitterMaxMs >= 30);
       assert.equal(p.tags.includes('high_jitter'), jitterHigh, `call ${p.index} high_jitter`);
       const lossHigh = streams.some((s) => s.lossPct > 5) || (sdk !== undefined && sdk.lossPct > 5);
       assert.equal(p.tags.includes('high_packet_loss'), lossHigh, `call ${p.index} high_packet_loss`);

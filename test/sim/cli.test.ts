@@ -1,7 +1,7 @@
 // The BUILT `simulate` subcommand (node dist/main.js simulate) against an in-process exporter:
 // exit code 0 and the JSON report on stdout; invalid options exit 2 naming every problem at once.
-import { after, before, describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,11 @@ interface Run {
 /** Runs the CLI without blocking this process's event loop (the exporter under test lives in it). */
 function runAsync(args: readonly string[], env: Record<string, string>, cwd: string, timeoutMs = 20_000): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN_JS, ...args], { cwd, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN_JS, ...args], {
+      cwd,
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -36,7 +40,7 @@ function runAsync(args: readonly string[], env: Record<string, string>, cwd: str
   });
 }
 
-before(async () => {
+beforeAll(async () => {
   await ensureBuilt();
 });
 
@@ -44,12 +48,12 @@ describe('simulate subcommand', () => {
   let h: Harness;
   let dir: string;
 
-  before(async () => {
+  beforeAll(async () => {
     h = await startExporter();
     dir = mkdtempSync(join(tmpdir(), 'vie-sim-cli-'));
   });
 
-  after(async () => {
+  afterAll(async () => {
     await h.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -58,7 +62,25 @@ describe('simulate subcommand', () => {
     const reportFile = join(dir, 'report.json');
     // Token from the environment (TWILIO_AUTH_TOKEN), public URL defaulting to --target.
     const run = await runAsync(
-      ['simulate', '--target', h.webhookUrl, '--duration', '1', '--rate', '3', '--speed', '2400', '--seed', '7', '--bad-share', '0.5', '--duplicate-share', '0.1', '--report', reportFile],
+      [
+        'simulate',
+        '--target',
+        h.webhookUrl,
+        '--duration',
+        '1',
+        '--rate',
+        '3',
+        '--speed',
+        '2400',
+        '--seed',
+        '7',
+        '--bad-share',
+        '0.5',
+        '--duplicate-share',
+        '0.1',
+        '--report',
+        reportFile,
+      ],
       { TWILIO_AUTH_TOKEN: TEST_TOKEN },
       dir,
     );
@@ -70,13 +92,34 @@ describe('simulate subcommand', () => {
     assert.equal(report.events.undelivered, 0);
     assert.deepEqual(JSON.parse(readFileSync(reportFile, 'utf8')), report);
     const metrics = await h.scrape();
-    assert.equal(sampleSum(metrics, 'voice_insights_exporter_events_total', { outcome: 'accepted' }), report.events.delivered);
+    assert.equal(
+      sampleSum(metrics, 'voice_insights_exporter_events_total', { outcome: 'accepted' }),
+      report.events.delivered,
+    );
     assert.equal(sampleSum(metrics, 'twilio_voice_calls_total'), report.calls.completeSummaryDelivered);
     assert.doesNotMatch(run.stdout + run.stderr, new RegExp(TEST_TOKEN));
   });
 
   test('a wrong token: every delivery is refused (403), exit code 1, report still printed', async () => {
-    const run = await runAsync(['simulate', '--target', h.webhookUrl, '--token', 'not-the-token', '--duration', '0.5', '--rate', '2', '--speed', '5000', '--seed', '8'], {}, dir);
+    const run = await runAsync(
+      [
+        'simulate',
+        '--target',
+        h.webhookUrl,
+        '--token',
+        'not-the-token',
+        '--duration',
+        '0.5',
+        '--rate',
+        '2',
+        '--speed',
+        '5000',
+        '--seed',
+        '8',
+      ],
+      {},
+      dir,
+    );
     assert.equal(run.code, 1, run.stderr);
     const report = JSON.parse(run.stdout) as SimReport;
     assert.deepEqual(Object.keys(report.http.byStatus), ['403']);
@@ -86,7 +129,8 @@ describe('simulate subcommand', () => {
   test('invalid options exit 2 and name every problem at once', () => {
     const r = runCli(['simulate', '--rate', '0', '--bad-share', '1.5', '--speed', 'fast', '--target', 'not-a-url'], {});
     assert.equal(r.status, 2, r.stderr);
-    for (const flag of ['--duration', '--token', '--rate', '--bad-share', '--speed', '--target']) assert.match(r.stderr, new RegExp(`${flag}:`), flag);
+    for (const flag of ['--duration', '--token', '--rate', '--bad-share', '--speed', '--target'])
+      assert.match(r.stderr, new RegExp(`${flag}:`), flag);
     assert.equal(r.stdout, '');
   });
 });

@@ -1,8 +1,8 @@
 // Every CloudEvent the simulator builds passes the exporter's own envelope parser and family schema,
 // and has Twilio's shapes: EZ ids, CA/AC sids, dataschema versions, the edge layout of each type,
 // and the summary sequence partial(s) -> predicted-complete -> complete (reference §1-§4).
-import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { parseEnvelope } from '../../src/events/envelope.js';
 import { FAMILIES } from '../../src/events/families.js';
 import { isEventType } from '../../src/events/types.js';
@@ -22,7 +22,11 @@ interface Built {
 function build(count: number, badShare = 0.4): Built[] {
   return Array.from({ length: count }, (_, i) => {
     const plan = planCall(SEED, i, { badShare });
-    const deliveries = scheduleCall(plan, callCloudEvents(plan), CREATED + i * 1000, { speed: 60, duplicateShare: 0, outOfOrderShare: 0 });
+    const deliveries = scheduleCall(plan, callCloudEvents(plan), CREATED + i * 1000, {
+      speed: 60,
+      duplicateShare: 0,
+      outOfOrderShare: 0,
+    });
     return { plan, events: deliveries.map((d) => d.event.build(d.clock)) };
   });
 }
@@ -97,7 +101,11 @@ describe('Twilio shapes', () => {
 
   test('dataschema: CallEvent/3, CallMetric/2, CallSummary/2', () => {
     for (const e of all) {
-      const expected = e.type.includes('call-event') ? 'VoiceInsights.CallEvent/3' : e.type.includes('call-metrics') ? 'VoiceInsights.CallMetric/2' : 'VoiceInsights.CallSummary/2';
+      const expected = e.type.includes('call-event')
+        ? 'VoiceInsights.CallEvent/3'
+        : e.type.includes('call-metrics')
+          ? 'VoiceInsights.CallMetric/2'
+          : 'VoiceInsights.CallSummary/2';
       assert.equal(e.dataschema, `https://events-schemas.twilio.com/${expected}`);
     }
   });
@@ -116,18 +124,26 @@ describe('Twilio shapes', () => {
     const metrics = c.events.filter((e) => e.type === 'com.twilio.voice.insights.call-metrics.gateway');
     for (const edge of ['carrier_edge', 'sip_edge']) {
       for (const direction of ['inbound', 'outbound']) {
-        const series = metrics.filter((e) => data(e)['edge'] === edge && data(e)['direction'] === direction).map((e) => data(e)[edge] as Record<string, Record<string, number>>);
+        const series = metrics
+          .filter((e) => data(e)['edge'] === edge && data(e)['direction'] === direction)
+          .map((e) => data(e)[edge] as Record<string, Record<string, number>>);
         assert.ok(series.length >= 1, `${edge} ${direction}`);
         let running = 0;
         for (const m of series) {
-          assert.deepEqual(Object.keys(m['interval'] ?? {}).sort(), ['packets_loss_percentage', 'packets_lost', 'packets_received']);
+          assert.deepEqual(Object.keys(m['interval'] ?? {}).sort(), [
+            'packets_loss_percentage',
+            'packets_lost',
+            'packets_received',
+          ]);
           running += m['interval']?.['packets_received'] ?? 0;
           assert.equal(m['cumulative']?.['packets_received'], running);
         }
       }
     }
     // Gateway metrics are 10 s apart.
-    const times = metrics.filter((e) => data(e)['edge'] === 'carrier_edge' && data(e)['direction'] === 'inbound').map((e) => Date.parse(String(data(e)['timestamp'])));
+    const times = metrics
+      .filter((e) => data(e)['edge'] === 'carrier_edge' && data(e)['direction'] === 'inbound')
+      .map((e) => Date.parse(String(data(e)['timestamp'])));
     for (let i = 1; i < times.length - 1; i++) assert.equal((times[i] ?? 0) - (times[i - 1] ?? 0), 10_000);
   });
 
@@ -138,21 +154,34 @@ describe('Twilio shapes', () => {
     assert.equal(metrics.length, c.plan.connectDurationSeconds);
     const times = metrics.map((e) => Date.parse(String(data(e)['timestamp']))).sort((a, b) => a - b);
     for (let i = 1; i < times.length; i++) assert.equal((times[i] ?? 0) - (times[i - 1] ?? 0), 1000);
-    const interval = (data(metrics[0] as CloudEvent)['sdk_edge'] as Record<string, Record<string, unknown>>)['interval'] ?? {};
-    for (const k of ['jitter', 'rtt', 'mos', 'audio_in', 'audio_out']) assert.deepEqual(Object.keys(interval[k] as object), ['value'], k);
+    const interval =
+      (data(metrics[0] as CloudEvent)['sdk_edge'] as Record<string, Record<string, unknown>>)['interval'] ?? {};
+    for (const k of ['jitter', 'rtt', 'mos', 'audio_in', 'audio_out'])
+      assert.deepEqual(Object.keys(interval[k] as object), ['value'], k);
     assert.equal(typeof interval['packets_received'], 'number');
   });
 
   test('call events: gateway progress in group "call"; SDK connection events and warnings', () => {
     const c = calls.find((x) => x.plan.callType === 'client' && x.plan.callState === 'completed');
     assert.ok(c);
-    const gateway = c.events.filter((e) => e.type === 'com.twilio.voice.insights.call-event.gateway').map((e) => `${String(data(e)['group'])}/${String(data(e)['name'])}`);
-    assert.deepEqual(gateway, ['call/call.initiated', 'call/call.ringing', 'call/call.answered', 'call/call.completed']);
-    const sdk = c.events.filter((e) => e.type === 'com.twilio.voice.insights.call-event.sdk').map((e) => `${String(data(e)['group'])}/${String(data(e)['name'])}`);
+    const gateway = c.events
+      .filter((e) => e.type === 'com.twilio.voice.insights.call-event.gateway')
+      .map((e) => `${String(data(e)['group'])}/${String(data(e)['name'])}`);
+    assert.deepEqual(gateway, [
+      'call/call.initiated',
+      'call/call.ringing',
+      'call/call.answered',
+      'call/call.completed',
+    ]);
+    const sdk = c.events
+      .filter((e) => e.type === 'com.twilio.voice.insights.call-event.sdk')
+      .map((e) => `${String(data(e)['group'])}/${String(data(e)['name'])}`);
     assert.ok(sdk.some((x) => x === 'connection/outgoing' || x === 'connection/incoming'));
     assert.ok(sdk.some((x) => x.startsWith('connection/accepted-by-')));
     assert.ok(sdk.some((x) => x.startsWith('connection/disconnected-by-')));
-    const warnings = calls.flatMap((x) => x.events).filter((e) => String(data(e)['group']).startsWith('network-quality-warning-raised'));
+    const warnings = calls
+      .flatMap((x) => x.events)
+      .filter((e) => String(data(e)['group']).startsWith('network-quality-warning-raised'));
     assert.ok(warnings.length > 0);
     for (const w of warnings) {
       assert.equal(data(w)['level'], 'WARNING');
@@ -170,11 +199,17 @@ describe('Twilio shapes', () => {
       assert.ok(partials >= 2 && partials <= 3);
       assert.deepEqual(kinds.slice(partials), ['predicted-complete', 'complete']);
       const versions = summaries.map((e) => Number(data(e)['processing_version']));
-      assert.deepEqual(versions, versions.map((_, i) => i + 1));
+      assert.deepEqual(
+        versions,
+        versions.map((_, i) => i + 1),
+      );
       assert.equal(data(summaries.at(-1) as CloudEvent)['processing_state'], 'complete');
       assert.ok(summaries.slice(0, -1).every((e) => data(e)['processing_state'] === 'partial'));
       assert.equal(data(summaries.at(-1) as CloudEvent)['call_type'], c.plan.callType);
-      assert.deepEqual((data(summaries.at(-1) as CloudEvent)['properties'] as Record<string, unknown>)['direction'], c.plan.direction);
+      assert.deepEqual(
+        (data(summaries.at(-1) as CloudEvent)['properties'] as Record<string, unknown>)['direction'],
+        c.plan.direction,
+      );
     }
   });
 });

@@ -1,8 +1,8 @@
 // When the simulator delivers: events and metrics within 90 s of their timestamp, partial summaries
 // within ~10 min and the complete one up to 30 min after the call ends (reference §1), all divided by
 // the speed; duplicates re-send the same id; no event is stamped later than it is delivered.
-import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { planCall } from '../../src/sim/call-plan.js';
 import { callCloudEvents } from '../../src/sim/cloudevents.js';
 import { scheduleCall, timestampAnchor, type Delivery } from '../../src/sim/schedule.js';
@@ -23,12 +23,15 @@ function afterEnd(d: Delivery): number {
   return d.clock.emittedAtMs - endEpoch;
 }
 
-describe('delivery timing at speed 1 (Twilio\'s own timing)', () => {
+describe("delivery timing at speed 1 (Twilio's own timing)", () => {
   const all = deliveries(1);
 
   test('call events and metrics arrive within 90 s of their timestamp, most within seconds', () => {
     const lags = all.filter((d) => d.event.timing === 'realtime').map((d) => d.dueMs - d.clock.epochMs(d.event.atMs));
-    assert.ok(lags.every((l) => l >= 0 && l <= 90_000), `max lag ${Math.max(...lags)}`);
+    assert.ok(
+      lags.every((l) => l >= 0 && l <= 90_000),
+      `max lag ${Math.max(...lags)}`,
+    );
     const sorted = [...lags].sort((a, b) => a - b);
     assert.ok((sorted[Math.floor(sorted.length / 2)] ?? 0) < 45_000);
   });
@@ -40,11 +43,16 @@ describe('delivery timing at speed 1 (Twilio\'s own timing)', () => {
     assert.ok(byKind('complete').every((t) => t >= 29 * MIN && t <= 30 * MIN));
   });
 
-  test('a call\'s summaries are emitted in processing order', () => {
+  test("a call's summaries are emitted in processing order", () => {
     const first = all.filter((d) => d.callIndex === 0 && d.event.type.includes('call-summary'));
-    const versions = first.map((d) => Number((d.event.build(d.clock).data as Record<string, unknown>)['processing_version']));
+    const versions = first.map((d) =>
+      Number((d.event.build(d.clock).data as Record<string, unknown>)['processing_version']),
+    );
     const byTime = [...first].sort((a, b) => a.clock.emittedAtMs - b.clock.emittedAtMs);
-    assert.deepEqual(byTime.map((d) => Number((d.event.build(d.clock).data as Record<string, unknown>)['processing_version'])), [...versions].sort((a, b) => a - b));
+    assert.deepEqual(
+      byTime.map((d) => Number((d.event.build(d.clock).data as Record<string, unknown>)['processing_version'])),
+      [...versions].sort((a, b) => a - b),
+    );
   });
 });
 
@@ -69,7 +77,7 @@ describe('speed', () => {
     }
   });
 
-  test('the timestamp anchor is whole seconds and puts the call\'s end at its compressed end', () => {
+  test("the timestamp anchor is whole seconds and puts the call's end at its compressed end", () => {
     const anchor = timestampAnchor(CREATED + 123, 120_000, 60);
     assert.equal(anchor % 1000, 0);
     assert.ok(anchor + 120_000 <= CREATED + 123 + 120_000 / 60);
@@ -82,7 +90,10 @@ describe('duplicates and out-of-order delivery', () => {
   test('a duplicate re-sends the same event (same id, same body) later', () => {
     const dups = all.filter((d) => d.duplicate);
     const originals = all.filter((d) => !d.duplicate);
-    assert.ok(dups.length > originals.length * 0.05 && dups.length < originals.length * 0.15, `${dups.length} of ${originals.length}`);
+    assert.ok(
+      dups.length > originals.length * 0.05 && dups.length < originals.length * 0.15,
+      `${dups.length} of ${originals.length}`,
+    );
     for (const dup of dups) {
       const original = originals.find((o) => o.event === dup.event);
       assert.ok(original);

@@ -1,8 +1,8 @@
 // The simulator's HTTP sender posts each delivery as Twilio does: a JSON array with one CloudEvent,
 // Content-Type application/json, X-Twilio-Signature over the public URL with bodySHA256, sent to the
 // target with the signed query string; the signatures verify with the exporter's own verifier.
-import { after, before, describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyTwilioRequest } from '../../src/http/signature.js';
@@ -24,12 +24,17 @@ let connections = 0;
 /** Status to answer with; 0 means never answer. */
 let answerWith = 200;
 
-before(async () => {
+beforeAll(async () => {
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
+      received.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      });
       if (answerWith === 0) return;
       res.writeHead(answerWith, { 'content-type': 'application/json' }).end('{}');
     });
@@ -39,12 +44,22 @@ before(async () => {
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-after(async () => {
+afterAll(async () => {
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-const body = (n: number) => Buffer.from(JSON.stringify([{ specversion: '1.0', id: `EZ${String(n).padStart(32, '0')}`, type: 'com.twilio.voice.insights.call-event.gateway', data: {} }]));
+const body = (n: number) =>
+  Buffer.from(
+    JSON.stringify([
+      {
+        specversion: '1.0',
+        id: `EZ${String(n).padStart(32, '0')}`,
+        type: 'com.twilio.voice.insights.call-event.gateway',
+        data: {},
+      },
+    ]),
+  );
 
 describe('signed like Twilio', () => {
   test('public URL = target: the exact signed URL is requested and verifies; keep-alive reuses one connection', async () => {
@@ -66,17 +81,34 @@ describe('signed like Twilio', () => {
       assert.match(r.url, /^\/events\?bodySHA256=[0-9a-f]{64}$/);
       const parsed: unknown = JSON.parse(r.body.toString('utf8'));
       assert.ok(Array.isArray(parsed) && parsed.length === 1, 'a JSON array with one CloudEvent');
-      const verdict = verifyTwilioRequest([TOKEN], { url: `${origin}${r.url}`, signature: String(r.headers['x-twilio-signature']), rawBody: r.body });
+      const verdict = verifyTwilioRequest([TOKEN], {
+        url: `${origin}${r.url}`,
+        signature: String(r.headers['x-twilio-signature']),
+        rawBody: r.body,
+      });
       assert.deepEqual(verdict, { ok: true, tokenIndex: 0 });
-      assert.equal(verifyTwilioRequest(['another-token'], { url: `${origin}${r.url}`, signature: String(r.headers['x-twilio-signature']), rawBody: r.body }).ok, false);
+      assert.equal(
+        verifyTwilioRequest(['another-token'], {
+          url: `${origin}${r.url}`,
+          signature: String(r.headers['x-twilio-signature']),
+          rawBody: r.body,
+        }).ok,
+        false,
+      );
     }
   });
 
-  test('behind a proxy: signed for the public URL (its query kept), sent to the target, Basic auth from the URL\'s credentials', async () => {
+  test("behind a proxy: signed for the public URL (its query kept), sent to the target, Basic auth from the URL's credentials", async () => {
     received.length = 0;
     answerWith = 200;
     const publicUrl = 'https://twilio:s3cret@hooks.example.com/twilio/events?sink=primary';
-    const poster = createHttpPoster({ target: `${origin}/in`, publicUrl, token: TOKEN, timeoutMs: 2000, maxSockets: 1 });
+    const poster = createHttpPoster({
+      target: `${origin}/in`,
+      publicUrl,
+      token: TOKEN,
+      timeoutMs: 2000,
+      maxSockets: 1,
+    });
     try {
       assert.equal(await poster.post(body(42)), 200);
     } finally {
@@ -87,7 +119,11 @@ describe('signed like Twilio', () => {
     assert.match(r.url, /^\/in\?sink=primary&bodySHA256=[0-9a-f]{64}$/);
     assert.equal(r.headers['authorization'], `Basic ${Buffer.from('twilio:s3cret').toString('base64')}`);
     const search = r.url.slice(r.url.indexOf('?'));
-    const verdict = verifyTwilioRequest([TOKEN], { url: `https://twilio:s3cret@hooks.example.com/twilio/events${search}`, signature: String(r.headers['x-twilio-signature']), rawBody: r.body });
+    const verdict = verifyTwilioRequest([TOKEN], {
+      url: `https://twilio:s3cret@hooks.example.com/twilio/events${search}`,
+      signature: String(r.headers['x-twilio-signature']),
+      rawBody: r.body,
+    });
     assert.equal(verdict.ok, true);
   });
 });
@@ -109,7 +145,13 @@ describe('answers', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const refused = createHttpPoster({ target: `http://127.0.0.1:${port}/events`, publicUrl: `http://127.0.0.1:${port}/events`, token: TOKEN, timeoutMs: 1000, maxSockets: 1 });
+    const refused = createHttpPoster({
+      target: `http://127.0.0.1:${port}/events`,
+      publicUrl: `http://127.0.0.1:${port}/events`,
+      token: TOKEN,
+      timeoutMs: 1000,
+      maxSockets: 1,
+    });
     try {
       assert.equal(await refused.post(body(3)), 'error');
     } finally {

@@ -1,7 +1,7 @@
 // The run loop, in virtual time (injected clock, sleep and transport: no HTTP, no waiting), and a
 // short real run against an in-process exporter whose /metrics must reconcile with the report.
-import { after, before, describe, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { ManualClock } from '../../src/clock.js';
 import type { CloudEvent } from '../../src/sim/cloudevents.js';
 import type { SimReport } from '../../src/sim/report.js';
@@ -25,16 +25,20 @@ const BASE: SimulateOptions = {
 };
 
 /** Runs the simulator in virtual time; the transport records what was posted and answers `answer`. */
-async function virtualRun(options: Partial<SimulateOptions> = {}, answer: (n: number) => Answer = () => 200, stopAfterMs?: number) {
+async function virtualRun(
+  options: Partial<SimulateOptions> = {},
+  answer: (n: number) => Answer = () => 200,
+  stopAfterMs?: number,
+) {
   const clock = new ManualClock(Date.UTC(2026, 2, 14, 15, 0, 0));
   const start = clock.now();
   const posted: { at: number; event: CloudEvent }[] = [];
   const poster: Poster = {
-    async post(body) {
+    post(body) {
       const events = JSON.parse(body.toString('utf8')) as CloudEvent[];
       assert.equal(events.length, 1, 'one CloudEvent per request, as Twilio sends today');
       posted.push({ at: clock.now(), event: events[0] as CloudEvent });
-      return answer(posted.length);
+      return Promise.resolve(answer(posted.length));
     },
     close() {},
   };
@@ -45,16 +49,17 @@ async function virtualRun(options: Partial<SimulateOptions> = {}, answer: (n: nu
       clock,
       poster,
       signal: stop.signal,
-      sleep: async (ms) => {
+      sleep: (ms) => {
         clock.advance(ms);
         if (stopAfterMs !== undefined && clock.now() - start >= stopAfterMs) stop.abort();
+        return Promise.resolve();
       },
     },
   );
   return { report, posted, elapsedMs: clock.now() - start };
 }
 
-describe('run loop in virtual time (speed 1: Twilio\'s real timing)', () => {
+describe("run loop in virtual time (speed 1: Twilio's real timing)", () => {
   test('calls start at the rate for the duration; everything is delivered, the complete summaries ~30 min later', async () => {
     const { report, posted, elapsedMs } = await virtualRun();
     assert.equal(report.calls.started, 20);
@@ -76,9 +81,18 @@ describe('run loop in virtual time (speed 1: Twilio\'s real timing)', () => {
     const sum = Object.values(byType).reduce((s, c) => s + c.planned, 0);
     assert.equal(sum, report.events.planned);
     assert.equal(byType['com.twilio.voice.insights.call-summary.complete']?.delivered, 20);
-    assert.equal(Object.values(report.calls.byType).reduce((a, b) => a + b, 0), 20);
-    assert.equal(Object.values(report.calls.byOutcome).reduce((a, b) => a + b, 0), 20);
-    assert.equal(report.intervalPackets.received, Object.values(report.intervalPackets.byEdge).reduce((s, e) => s + e.received, 0));
+    assert.equal(
+      Object.values(report.calls.byType).reduce((a, b) => a + b, 0),
+      20,
+    );
+    assert.equal(
+      Object.values(report.calls.byOutcome).reduce((a, b) => a + b, 0),
+      20,
+    );
+    assert.equal(
+      report.intervalPackets.received,
+      Object.values(report.intervalPackets.byEdge).reduce((s, e) => s + e.received, 0),
+    );
   });
 
   test('the same seed replays the same traffic', async () => {
@@ -107,26 +121,38 @@ describe('run loop in virtual time (speed 1: Twilio\'s real timing)', () => {
   });
 
   test('answers are counted by status; only 2xx counts as delivered', async () => {
-    const { report } = await virtualRun({ durationSeconds: 2, duplicateShare: 0 }, (n) => (n % 10 === 0 ? 503 : n % 17 === 0 ? 'timeout' : 200));
+    const { report } = await virtualRun({ durationSeconds: 2, duplicateShare: 0 }, (n) =>
+      n % 10 === 0 ? 503 : n % 17 === 0 ? 'timeout' : 200,
+    );
     const failed = (report.http.byStatus['503'] ?? 0) + (report.http.byStatus['timeout'] ?? 0);
     assert.ok(failed > 0);
     assert.equal(report.events.delivered, report.events.sent - failed);
   });
 });
 
-describe('reconciliation with the exporter\'s /metrics', () => {
+describe("reconciliation with the exporter's /metrics", () => {
   let h: Harness;
   let report: SimReport;
   let metrics: string;
 
-  before(async () => {
+  beforeAll(async () => {
     h = await startExporter();
     // The harness verifies signatures against its own webhook URL.
-    report = await simulate({ ...BASE, target: h.webhookUrl, publicUrl: h.webhookUrl, token: TEST_TOKEN, durationSeconds: 2, rate: 5, speed: 600, seed: 20250314, concurrency: 16 });
+    report = await simulate({
+      ...BASE,
+      target: h.webhookUrl,
+      publicUrl: h.webhookUrl,
+      token: TEST_TOKEN,
+      durationSeconds: 2,
+      rate: 5,
+      speed: 600,
+      seed: 20250314,
+      concurrency: 16,
+    });
     metrics = await h.scrape();
   });
 
-  after(async () => {
+  afterAll(async () => {
     await h.stop();
   });
 
@@ -138,16 +164,26 @@ describe('reconciliation with the exporter\'s /metrics', () => {
 
   test('accepted events per type = unique events sent per type; no invalid events', () => {
     for (const [type, counts] of Object.entries(report.events.byType)) {
-      assert.equal(sampleValue(metrics, 'voice_insights_exporter_events_total', { type, outcome: 'accepted' }), counts.delivered, type);
+      assert.equal(
+        sampleValue(metrics, 'voice_insights_exporter_events_total', { type, outcome: 'accepted' }),
+        counts.delivered,
+        type,
+      );
       assert.equal(counts.delivered, counts.planned, type);
     }
     assert.equal(sampleSum(metrics, 'voice_insights_exporter_events_total', { outcome: 'invalid' }), 0);
-    assert.equal(sampleSum(metrics, 'voice_insights_exporter_events_total', { outcome: 'accepted' }), report.events.delivered);
+    assert.equal(
+      sampleSum(metrics, 'voice_insights_exporter_events_total', { outcome: 'accepted' }),
+      report.events.delivered,
+    );
   });
 
   test('duplicates counted = duplicates sent', () => {
     assert.ok(report.events.duplicatesSent > 0, 'the run should send some duplicates');
-    assert.equal(sampleSum(metrics, 'voice_insights_exporter_events_total', { outcome: 'duplicate' }), report.events.duplicatesSent);
+    assert.equal(
+      sampleSum(metrics, 'voice_insights_exporter_events_total', { outcome: 'duplicate' }),
+      report.events.duplicatesSent,
+    );
   });
 
   test('interval packets: received and lost totals match, per edge too', () => {
@@ -161,11 +197,18 @@ describe('reconciliation with the exporter\'s /metrics', () => {
   test('calls finalised = calls whose complete summary was delivered', () => {
     assert.equal(report.calls.completeSummaryDelivered, report.calls.started);
     assert.equal(sampleSum(metrics, 'twilio_voice_calls_total'), report.calls.completeSummaryDelivered);
-    for (const [type, n] of Object.entries(report.calls.byType)) assert.equal(sampleSum(metrics, 'twilio_voice_calls_total', { call_type: type }), n, type);
-    assert.equal(sampleSum(metrics, 'twilio_voice_calls_total', { call_state: 'fail' }), report.calls.byState['fail'] ?? 0);
+    for (const [type, n] of Object.entries(report.calls.byType))
+      assert.equal(sampleSum(metrics, 'twilio_voice_calls_total', { call_type: type }), n, type);
+    assert.equal(
+      sampleSum(metrics, 'twilio_voice_calls_total', { call_state: 'fail' }),
+      report.calls.byState['fail'] ?? 0,
+    );
   });
 
   test('webhook requests by status agree', () => {
-    assert.equal(sampleValue(metrics, 'voice_insights_exporter_webhook_requests_total', { code: '200' }), report.events.deliveries);
+    assert.equal(
+      sampleValue(metrics, 'voice_insights_exporter_webhook_requests_total', { code: '200' }),
+      report.events.deliveries,
+    );
   });
 });

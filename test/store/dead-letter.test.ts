@@ -1,11 +1,14 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEAD_LETTER_FILE, FileDeadLetterSink, type DeadLetter } from '../../src/store/dead-letter.js';
 
-const letter = (n: number, event: unknown = { id: `EZ${n}`, type: 't', data: { pad: 'x'.repeat(200) } }): DeadLetter => ({
+const letter = (
+  n: number,
+  event: unknown = { id: `EZ${n}`, type: 't', data: { pad: 'x'.repeat(200) } },
+): DeadLetter => ({
   receivedAt: Date.UTC(2026, 10, 24),
   reason: 'schema',
   id: `EZ${n}`,
@@ -14,19 +17,40 @@ const letter = (n: number, event: unknown = { id: `EZ${n}`, type: 't', data: { p
   event,
 });
 
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** One line of the dead-letter file, which must be a JSON object. */
+function parseLine(line: string): Record<string, unknown> {
+  const value: unknown = JSON.parse(line);
+  assert.ok(isRecord(value), `a dead letter is a JSON object: ${line.slice(0, 200)}`);
+  return value;
+}
+
+/** A field of a parsed line that must be a string. */
+function stringField(line: Record<string, unknown> | undefined, key: string): string {
+  const value = line?.[key];
+  assert.ok(typeof value === 'string', `${key} is a string`);
+  return value;
+}
+
 test('dead letters are JSON lines with reason, issues and the event as received', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dl-'));
   const sink = new FileDeadLetterSink(dir, 64 * 1024);
   await sink.open();
   await sink.write([letter(1), letter(2)]);
   await sink.close();
-  const lines = (await readFile(join(dir, DEAD_LETTER_FILE), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  const lines = (await readFile(join(dir, DEAD_LETTER_FILE), 'utf8')).trim().split('\n').map(parseLine);
   assert.equal(lines.length, 2);
-  assert.equal(lines[0].id, 'EZ1');
-  assert.equal(lines[0].reason, 'schema');
-  assert.equal(lines[0].received_at, '2026-11-24T00:00:00.000Z');
-  assert.deepEqual(lines[0].issues, [{ path: 'data.call_sid', message: 'Invalid input: expected string, received undefined' }]);
-  assert.equal(lines[1].event.id, 'EZ2');
+  assert.equal(lines[0]?.['id'], 'EZ1');
+  assert.equal(lines[0]?.['reason'], 'schema');
+  assert.equal(lines[0]?.['received_at'], '2026-11-24T00:00:00.000Z');
+  assert.deepEqual(lines[0]?.['issues'], [
+    { path: 'data.call_sid', message: 'Invalid input: expected string, received undefined' },
+  ]);
+  const event = lines[1]?.['event'];
+  assert.ok(isRecord(event), 'the event is kept as received');
+  assert.equal(event['id'], 'EZ2');
 });
 
 test('the two files together never exceed the byte budget', async () => {
@@ -40,7 +64,7 @@ test('the two files together never exceed the byte budget', async () => {
   const rotated = (await stat(join(dir, `${DEAD_LETTER_FILE}.1`))).size;
   assert.ok(current + rotated <= budget, `${current} + ${rotated} <= ${budget}`);
   const last = (await readFile(join(dir, DEAD_LETTER_FILE), 'utf8')).trim().split('\n').pop() ?? '';
-  assert.equal(JSON.parse(last).id, 'EZ999', 'the newest letter is kept');
+  assert.equal(parseLine(last)['id'], 'EZ999', 'the newest letter is kept');
 });
 
 test('an event too large or too deep to keep is recorded without its body', async () => {
@@ -51,11 +75,11 @@ test('an event too large or too deep to keep is recorded without its body', asyn
   for (let i = 0; i < 100_000; i++) deep = { a: deep };
   await sink.write([letter(1, { big: 'y'.repeat(100_000) }), letter(2, deep)]);
   await sink.close();
-  const lines = (await readFile(join(dir, DEAD_LETTER_FILE), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  const lines = (await readFile(join(dir, DEAD_LETTER_FILE), 'utf8')).trim().split('\n').map(parseLine);
   assert.equal(lines.length, 2);
-  assert.equal(lines[0].event, undefined);
-  assert.match(lines[0].event_omitted, /larger/);
-  assert.match(lines[1].event_omitted, /serialis/);
+  assert.equal(lines[0]?.['event'], undefined);
+  assert.match(stringField(lines[0], 'event_omitted'), /larger/);
+  assert.match(stringField(lines[1], 'event_omitted'), /serialis/);
 });
 
 test('one batch larger than the budget still leaves both files within it, newest letters kept', async () => {
@@ -69,5 +93,5 @@ test('one batch larger than the budget still leaves both files within it, newest
   const rotated = (await stat(join(dir, `${DEAD_LETTER_FILE}.1`))).size;
   assert.ok(current + rotated <= budget, `${current} + ${rotated} <= ${budget}`);
   const last = (await readFile(join(dir, DEAD_LETTER_FILE), 'utf8')).trim().split('\n').pop() ?? '';
-  assert.equal(JSON.parse(last).id, 'EZ2999');
+  assert.equal(parseLine(last)['id'], 'EZ2999');
 });

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { ManualClock } from '../../src/clock.js';
 import { MemoryDedupStore } from '../../src/store/memory-dedup.js';
 
@@ -13,7 +13,7 @@ test('an id is remembered for at least the TTL and forgotten soon after', async 
   assert.equal(await store.has('EZ2'), false);
   clock.advance(5 * HOUR - 1);
   assert.equal(await store.has('EZ1'), true, 'still remembered just before the TTL');
-  clock.advance(5 * HOUR / 12 + 2);
+  clock.advance((5 * HOUR) / 12 + 2);
   assert.equal(await store.has('EZ1'), false, 'forgotten one slice after the TTL');
   assert.equal(store.size(), 0);
 });
@@ -29,7 +29,12 @@ test('remembering the same id twice counts it once', async () => {
 test('the entry cap bounds memory, dropping the oldest ids first and reporting it', async () => {
   const clock = new ManualClock();
   let evicted = 0;
-  const store = new MemoryDedupStore({ ttlSeconds: 5 * 3600, maxEntries: 100, clock, onEarlyEviction: (n) => (evicted += n) });
+  const store = new MemoryDedupStore({
+    ttlSeconds: 5 * 3600,
+    maxEntries: 100,
+    clock,
+    onEarlyEviction: (n) => (evicted += n),
+  });
   for (let i = 0; i < 250; i++) {
     await store.remember([`EZ${i}`]);
     clock.advance(60_000);

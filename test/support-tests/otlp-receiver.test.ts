@@ -1,8 +1,8 @@
 // Proves the test OTLP receiver against the real OTel JS exporters: whatever the wire encoding
 // (http/protobuf or http/json), the decoded model must be the same, and must say exactly what the
 // SDK recorded. If these pass, other tests can trust the receiver as they would trust a collector.
-import { test, describe, before, after } from 'node:test';
-import assert from 'node:assert/strict';
+import { test, describe, beforeAll, afterAll } from '@jest/globals';
+import assert from '../support/assert.js';
 import { gzipSync } from 'node:zlib';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, ValueType, trace } from '@opentelemetry/api';
 import type { HrTime } from '@opentelemetry/api';
@@ -58,12 +58,19 @@ interface MetricsRun {
 async function exportMetrics(encoding: OtlpEncoding): Promise<MetricsRun> {
   const receiver = await startOtlpReceiver();
   // A reader whose timer never fires in a test: only forceFlush exports.
-  const reader = new PeriodicExportingMetricReader({ exporter: metricExporter(encoding, receiver), exportIntervalMillis: 3_600_000 });
+  const reader = new PeriodicExportingMetricReader({
+    exporter: metricExporter(encoding, receiver),
+    exportIntervalMillis: 3_600_000,
+  });
   const provider = new MeterProvider({ resource: resourceFromAttributes(RESOURCE), readers: [reader] });
   try {
     const before = nowNanos();
     const meter = provider.getMeter(SCOPE.name, SCOPE.version);
-    const calls = meter.createCounter('vie.test.calls', { description: 'Calls seen', unit: '{call}', valueType: ValueType.INT });
+    const calls = meter.createCounter('vie.test.calls', {
+      description: 'Calls seen',
+      unit: '{call}',
+      valueType: ValueType.INT,
+    });
     calls.add(2, { direction: 'inbound' });
     calls.add(3, { direction: 'inbound' });
     calls.add(1, { direction: 'outbound' });
@@ -101,32 +108,72 @@ const scopeAndResource = { resource: RESOURCE, scope: SCOPE };
 
 const EXPECTED_POINTS: Omit<OtlpMetricPoint, 'startTimeUnixNano' | 'timeUnixNano'>[] = [
   {
-    name: 'vie.test.calls', unit: '{call}', description: 'Calls seen', kind: 'sum', monotonic: true, temporality: 'cumulative',
-    attributes: { direction: 'inbound' }, value: 5, valueType: 'int', ...scopeAndResource,
+    name: 'vie.test.calls',
+    unit: '{call}',
+    description: 'Calls seen',
+    kind: 'sum',
+    monotonic: true,
+    temporality: 'cumulative',
+    attributes: { direction: 'inbound' },
+    value: 5,
+    valueType: 'int',
+    ...scopeAndResource,
   },
   {
-    name: 'vie.test.calls', unit: '{call}', description: 'Calls seen', kind: 'sum', monotonic: true, temporality: 'cumulative',
-    attributes: { direction: 'outbound' }, value: 1, valueType: 'int', ...scopeAndResource,
+    name: 'vie.test.calls',
+    unit: '{call}',
+    description: 'Calls seen',
+    kind: 'sum',
+    monotonic: true,
+    temporality: 'cumulative',
+    attributes: { direction: 'outbound' },
+    value: 1,
+    valueType: 'int',
+    ...scopeAndResource,
   },
   {
-    name: 'vie.test.inflight', unit: '', description: '', kind: 'sum', monotonic: false, temporality: 'cumulative',
-    attributes: {}, value: -3, valueType: 'int', ...scopeAndResource,
+    name: 'vie.test.inflight',
+    unit: '',
+    description: '',
+    kind: 'sum',
+    monotonic: false,
+    temporality: 'cumulative',
+    attributes: {},
+    value: -3,
+    valueType: 'int',
+    ...scopeAndResource,
   },
   {
-    name: 'vie.test.jitter', unit: 's', description: '', kind: 'gauge',
-    attributes: { leg: 'caller' }, value: 0.25, valueType: 'double', ...scopeAndResource,
+    name: 'vie.test.jitter',
+    unit: 's',
+    description: '',
+    kind: 'gauge',
+    attributes: { leg: 'caller' },
+    value: 0.25,
+    valueType: 'double',
+    ...scopeAndResource,
   },
   {
-    name: 'vie.test.latency', unit: 's', description: 'Setup latency', kind: 'histogram', temporality: 'cumulative',
-    attributes: { codec: 'opus' }, count: 5, sum: 3.9375, min: 0.0625, max: 2.5,
-    bucketCounts: [1, 2, 1, 1], explicitBounds: [0.125, 0.5, 1], ...scopeAndResource,
+    name: 'vie.test.latency',
+    unit: 's',
+    description: 'Setup latency',
+    kind: 'histogram',
+    temporality: 'cumulative',
+    attributes: { codec: 'opus' },
+    count: 5,
+    sum: 3.9375,
+    min: 0.0625,
+    max: 2.5,
+    bucketCounts: [1, 2, 1, 1],
+    explicitBounds: [0.125, 0.5, 1],
+    ...scopeAndResource,
   },
 ];
 
 describe('OTLP receiver: metrics from the real exporters', () => {
   const runs = new Map<OtlpEncoding, MetricsRun>();
 
-  before(async () => {
+  beforeAll(async () => {
     for (const encoding of ENCODINGS) runs.set(encoding, await exportMetrics(encoding));
   });
 
@@ -134,14 +181,23 @@ describe('OTLP receiver: metrics from the real exporters', () => {
     test(`${encoding}: counter, up-down counter, gauge and histogram decode to what was recorded`, () => {
       const run = runs.get(encoding);
       assert.ok(run);
-      assert.ok(run.contentTypes.length > 0 && run.contentTypes.every((t) => t.startsWith(CONTENT_TYPES[encoding])), `content types: ${run.contentTypes.join(', ')}`);
+      assert.ok(
+        run.contentTypes.length > 0 && run.contentTypes.every((t) => t.startsWith(CONTENT_TYPES[encoding])),
+        `content types: ${run.contentTypes.join(', ')}`,
+      );
       assert.deepEqual(run.points.map(withoutTimes), EXPECTED_POINTS);
       // The SDK's clock (performance.timeOrigin + now()) may drift from Date.now(); a second of slack
       // still proves the times are this run's nanoseconds, not milliseconds or garbage.
       const slack = 1_000_000_000n;
       for (const point of run.points) {
-        assert.ok(point.startTimeUnixNano >= run.before - slack, `${point.name} starts before the test: ${point.startTimeUnixNano}`);
-        assert.ok(point.timeUnixNano >= point.startTimeUnixNano && point.timeUnixNano <= run.after + slack, `${point.name} time ${point.timeUnixNano}`);
+        assert.ok(
+          point.startTimeUnixNano >= run.before - slack,
+          `${point.name} starts before the test: ${point.startTimeUnixNano}`,
+        );
+        assert.ok(
+          point.timeUnixNano >= point.startTimeUnixNano && point.timeUnixNano <= run.after + slack,
+          `${point.name} time ${point.timeUnixNano}`,
+        );
       }
     });
   }
@@ -214,7 +270,11 @@ async function exportTraces(encoding: OtlpEncoding): Promise<TracesRun> {
     return {
       spans: receiver.spans().sort(byNameAndAttributes),
       contentTypes: receiver.requests().map((r) => r.contentType),
-      ids: { traceId: root.spanContext().traceId, rootSpanId: root.spanContext().spanId, childSpanId: child.spanContext().spanId },
+      ids: {
+        traceId: root.spanContext().traceId,
+        rootSpanId: root.spanContext().spanId,
+        childSpanId: child.spanContext().spanId,
+      },
     };
   } finally {
     await provider.shutdown();
@@ -268,7 +328,7 @@ const EXPECTED_SPANS: OtlpSpan[] = [
 describe('OTLP receiver: traces from the real exporters', () => {
   const runs = new Map<OtlpEncoding, TracesRun>();
 
-  before(async () => {
+  beforeAll(async () => {
     for (const encoding of ENCODINGS) runs.set(encoding, await exportTraces(encoding));
   });
 
@@ -276,7 +336,10 @@ describe('OTLP receiver: traces from the real exporters', () => {
     test(`${encoding}: spans, attributes, events, parent, link and status decode to what was recorded`, () => {
       const run = runs.get(encoding);
       assert.ok(run);
-      assert.ok(run.contentTypes.length > 0 && run.contentTypes.every((t) => t.startsWith(CONTENT_TYPES[encoding])), `content types: ${run.contentTypes.join(', ')}`);
+      assert.ok(
+        run.contentTypes.length > 0 && run.contentTypes.every((t) => t.startsWith(CONTENT_TYPES[encoding])),
+        `content types: ${run.contentTypes.join(', ')}`,
+      );
       assert.deepEqual(run.spans, EXPECTED_SPANS);
     });
 
@@ -312,8 +375,14 @@ describe('OTLP receiver: failFirst', () => {
       provider.getTracer(SCOPE.name).startSpan('retried').end();
       await provider.forceFlush();
       await receiver.waitFor(() => receiver.spans().length >= 1);
-      assert.deepEqual(receiver.requests().map((r) => r.status), [503, 200]);
-      assert.deepEqual(receiver.spans().map((s) => s.name), ['retried']);
+      assert.deepEqual(
+        receiver.requests().map((r) => r.status),
+        [503, 200],
+      );
+      assert.deepEqual(
+        receiver.spans().map((s) => s.name),
+        ['retried'],
+      );
       assert.deepEqual(receiver.errors(), []);
     } finally {
       await provider.shutdown();
@@ -323,14 +392,23 @@ describe('OTLP receiver: failFirst', () => {
 
   test('with retryAfterSeconds: 0 the metric exporter retries at once', async () => {
     const receiver = await startOtlpReceiver({ failFirst: 1, retryAfterSeconds: 0 });
-    const reader = new PeriodicExportingMetricReader({ exporter: metricExporter('json', receiver), exportIntervalMillis: 3_600_000 });
+    const reader = new PeriodicExportingMetricReader({
+      exporter: metricExporter('json', receiver),
+      exportIntervalMillis: 3_600_000,
+    });
     const provider = new MeterProvider({ resource: resourceFromAttributes(RESOURCE), readers: [reader] });
     try {
       provider.getMeter(SCOPE.name).createCounter('vie.test.retried').add(1);
       await provider.forceFlush();
       await receiver.waitFor(() => receiver.metricPoints().length >= 1);
-      assert.deepEqual(receiver.requests().map((r) => r.status), [503, 200]);
-      assert.deepEqual(receiver.metricPoints().map((p) => [p.name, p.value]), [['vie.test.retried', 1]]);
+      assert.deepEqual(
+        receiver.requests().map((r) => r.status),
+        [503, 200],
+      );
+      assert.deepEqual(
+        receiver.metricPoints().map((p) => [p.name, p.value]),
+        [['vie.test.retried', 1]],
+      );
     } finally {
       await provider.shutdown();
       await receiver.close();
@@ -342,7 +420,12 @@ describe('OTLP receiver: failFirst', () => {
 // (d) hand-made requests: gzip, OTLP/JSON edge cases, refusals
 // ---------------------------------------------------------------------------------------------
 
-async function post(receiver: OtlpReceiver, path: string, body: Uint8Array | string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+async function post(
+  receiver: OtlpReceiver,
+  path: string,
+  body: Uint8Array | string,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
   const res = await fetch(`${receiver.url}${path}`, { method: 'POST', headers, body });
   return { status: res.status, text: await res.text() };
 }
@@ -368,7 +451,10 @@ const HAND_MADE_TRACES = {
                 { key: 'big', value: { intValue: '9007199254740993' } },
                 { key: 'small', value: { intValue: 7 } },
                 { key: 'negative', value: { intValue: '-5' } },
-                { key: 'nested', value: { kvlistValue: { values: [{ key: 'k', value: { doubleValue: 'Infinity' } }] } } },
+                {
+                  key: 'nested',
+                  value: { kvlistValue: { values: [{ key: 'k', value: { doubleValue: 'Infinity' } }] } },
+                },
               ],
               events: [{ timeUnixNano: '1544712660500000000', name: 'mid' }],
               status: { code: 2, message: 'boom' },
@@ -382,17 +468,20 @@ const HAND_MADE_TRACES = {
 
 describe('OTLP receiver: hand-made requests', () => {
   let receiver: OtlpReceiver;
-  before(async () => {
+  beforeAll(async () => {
     receiver = await startOtlpReceiver();
   });
-  after(async () => {
+  afterAll(async () => {
     await receiver.close();
   });
 
   test('a gzip-compressed OTLP/JSON body decodes, with ids lowercased and int64 as number or bigint', async () => {
     receiver.reset();
     const body = gzipSync(Buffer.from(JSON.stringify(HAND_MADE_TRACES)));
-    const res = await post(receiver, '/v1/traces', body, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    const res = await post(receiver, '/v1/traces', body, {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(JSON.parse(res.text), {});
     assert.deepEqual(receiver.spans(), [
@@ -421,20 +510,28 @@ describe('OTLP receiver: hand-made requests', () => {
     receiver.reset();
     const res = await post(receiver, '/v1/traces', JSON.stringify(HAND_MADE_TRACES), { 'content-type': 'text/plain' });
     assert.equal(res.status, 415);
-    assert.deepEqual(receiver.errors().map((e) => [e.path, e.status]), [['/v1/traces', 415]]);
+    assert.deepEqual(
+      receiver.errors().map((e) => [e.path, e.status]),
+      [['/v1/traces', 415]],
+    );
     assert.deepEqual(receiver.requests(), []);
     assert.deepEqual(receiver.spans(), []);
   });
 
   test('undecodable bodies get 400 and are recorded as errors that say what was wrong', async () => {
     receiver.reset();
-    const truncated = await post(receiver, '/v1/metrics', new Uint8Array([0x0a, 0x05, 0x01]), { 'content-type': 'application/x-protobuf' });
+    const truncated = await post(receiver, '/v1/metrics', new Uint8Array([0x0a, 0x05, 0x01]), {
+      'content-type': 'application/x-protobuf',
+    });
     const badId = structuredClone(HAND_MADE_TRACES);
     const span = badId.resourceSpans[0]?.scopeSpans[0]?.spans[0];
     assert.ok(span);
     span.traceId = 'not-hex';
     const wrongId = await post(receiver, '/v1/traces', JSON.stringify(badId), { 'content-type': 'application/json' });
-    const notGzip = await post(receiver, '/v1/traces', '{}', { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    const notGzip = await post(receiver, '/v1/traces', '{}', {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
     const notJson = await post(receiver, '/v1/traces', '{', { 'content-type': 'application/json; charset=utf-8' });
     assert.deepEqual([truncated.status, wrongId.status, notGzip.status, notJson.status], [400, 400, 400, 400]);
     const messages = receiver.errors().map((e) => e.message);
@@ -455,17 +552,25 @@ describe('OTLP receiver: hand-made requests', () => {
 
   test('waitFor rejects with what was received when the condition stays false', async () => {
     receiver.reset();
-    await assert.rejects(receiver.waitFor(() => receiver.spans().length > 0, 50), /still false after 50 ms; received 0 span\(s\)/);
+    await assert.rejects(
+      receiver.waitFor(() => receiver.spans().length > 0, 50),
+      /still false after 50 ms; received 0 span\(s\)/,
+    );
   });
 });
 
 test('status: a configured error status is answered and the data is not kept', async () => {
   const receiver = await startOtlpReceiver({ status: 400 });
   try {
-    const res = await post(receiver, '/v1/traces', JSON.stringify(HAND_MADE_TRACES), { 'content-type': 'application/json' });
+    const res = await post(receiver, '/v1/traces', JSON.stringify(HAND_MADE_TRACES), {
+      'content-type': 'application/json',
+    });
     assert.equal(res.status, 400);
     assert.deepEqual(receiver.spans(), []);
-    assert.deepEqual(receiver.requests().map((r) => r.status), [400]);
+    assert.deepEqual(
+      receiver.requests().map((r) => r.status),
+      [400],
+    );
   } finally {
     await receiver.close();
   }

@@ -2,8 +2,8 @@
 // rejects bad exposition text, and a real Prometheus scrapes a local endpoint and answers PromQL
 // (instant values, histogram_quantile over `le` buckets, rate, alerts from a rule file).
 // Missing binaries FAIL these tests with the install hint: a skipped format check proves nothing.
-import { test, describe, before, after } from 'node:test';
-import assert from 'node:assert/strict';
+import { test, describe, beforeAll, afterAll } from '@jest/globals';
+import assert from '../support/assert.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile, access } from 'node:fs/promises';
@@ -35,7 +35,7 @@ demo_latency_seconds_count 4
 `;
 
 describe('promtool check metrics', () => {
-  before(() => {
+  beforeAll(() => {
     assert.ok(promtoolAvailable(), `promtool is required for these tests: ${INSTALL_HINT}`);
   });
 
@@ -45,7 +45,9 @@ describe('promtool check metrics', () => {
   });
 
   test('rejects a sample with a non-numeric value, quoting the parser error', async () => {
-    const r = await promtoolCheckMetrics(VALID.replace('demo_events_total{family="summary"} 42', 'demo_events_total{family="summary"} forty-two'));
+    const r = await promtoolCheckMetrics(
+      VALID.replace('demo_events_total{family="summary"} 42', 'demo_events_total{family="summary"} forty-two'),
+    );
     assert.equal(r.ok, false);
     assert.equal(r.exitCode, 1);
     assert.match(r.output, /expected float as value/);
@@ -73,7 +75,7 @@ describe('startPrometheus against a real Prometheus', () => {
   let scrapes = 0;
   let startupMs = 0;
 
-  before(async () => {
+  beforeAll(async () => {
     assert.ok(prometheusAvailable(), `prometheus is required for these tests: ${INSTALL_HINT}`);
     // Fixed exposition plus a histogram that grows by the same distribution on every scrape, so a
     // rate()-based quantile has a known answer too.
@@ -121,7 +123,7 @@ demo_growing_seconds_count ${4 * n}
     startupMs = Date.now() - t0;
   });
 
-  after(async () => {
+  afterAll(async () => {
     await prom?.stop();
     await new Promise<void>((r) => (server === undefined ? r() : server.close(() => r())));
     if (ruleDir !== undefined) await rm(ruleDir, { recursive: true, force: true });
@@ -151,7 +153,11 @@ demo_growing_seconds_count ${4 * n}
   test('histogram_quantile over the served le buckets interpolates as expected', async () => {
     assert.ok(prom);
     // rank 0.5*4 = 2 falls in (1,2] holding counts 1..3: 1 + (2-1)*(2-1)/(3-1) = 1.5
-    const r = await prom.waitForQuery('histogram_quantile(0.5, demo_latency_seconds_bucket)', (x) => resultValues(x).length === 1, 15_000);
+    const r = await prom.waitForQuery(
+      'histogram_quantile(0.5, demo_latency_seconds_bucket)',
+      (x) => resultValues(x).length === 1,
+      15_000,
+    );
     assert.deepEqual(resultValues(r), [1.5]);
   });
 
@@ -187,7 +193,8 @@ demo_growing_seconds_count ${4 * n}
     const t0 = Date.now();
     await assert.rejects(
       prom.waitForQuery('sum(demo_events_total', () => true, 10_000),
-      (err: unknown) => err instanceof PrometheusApiError && err.errorType === 'bad_data' && /parse error/.test(err.message),
+      (err: unknown) =>
+        err instanceof PrometheusApiError && err.errorType === 'bad_data' && /parse error/.test(err.message),
     );
     assert.ok(Date.now() - t0 < 2000, 'bad PromQL must not be retried until the timeout');
   });
@@ -214,7 +221,11 @@ demo_growing_seconds_count ${4 * n}
     assert.ok(prom);
     const { pid, dir } = prom;
     await prom.stop();
-    assert.throws(() => process.kill(pid, 0), (err: NodeJS.ErrnoException) => err.code === 'ESRCH', `prometheus pid ${pid} still alive`);
+    assert.throws(
+      () => process.kill(pid, 0),
+      (err: NodeJS.ErrnoException) => err.code === 'ESRCH',
+      `prometheus pid ${pid} still alive`,
+    );
     await assert.rejects(access(dir), 'temp dir removed');
     await prom.stop(); // idempotent
   });

@@ -61,7 +61,11 @@ export async function ensureBuilt(): Promise<void> {
   await waitFor(`the build lock ${lock}`, () => tryLock(lock), { timeoutMs: 120_000, intervalMs: 100 });
   try {
     if (distIsFresh()) return;
-    const result = spawnSync(process.execPath, [TSC, '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+    const result = spawnSync(process.execPath, [TSC, '-p', 'tsconfig.build.json'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     if (result.status !== 0) {
       throw new Error(`build failed (tsc exit ${String(result.status)}):\n${result.stdout}${result.stderr}`);
     }
@@ -189,7 +193,11 @@ export async function spawnExporter(opts: SpawnOptions = {}): Promise<ChildExpor
     DATA_DIR: dataDir,
     ...opts.env,
   };
-  const proc = spawn(process.execPath, [MAIN_JS, ...(opts.args ?? ['serve'])], { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [MAIN_JS, ...(opts.args ?? ['serve'])], {
+    cwd: dataDir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const out = tail(opts.captureBytes ?? 8 * 1024 * 1024);
   const err = tail(opts.captureBytes ?? 8 * 1024 * 1024);
   proc.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
@@ -267,7 +275,12 @@ export interface SignedPostOptions {
 }
 
 /** Signs `body` for `webhookUrl` with `token` exactly as Twilio does and POSTs it; JSON answers are parsed. */
-export async function signedPost(webhookUrl: string, token: string, body: Buffer, opts: SignedPostOptions = {}): Promise<PostResult> {
+export async function signedPost(
+  webhookUrl: string,
+  token: string,
+  body: Buffer,
+  opts: SignedPostOptions = {},
+): Promise<PostResult> {
   const signed = signTwilioRequest(token, webhookUrl, body);
   const res = await fetch(signed.url, {
     method: 'POST',
@@ -326,7 +339,8 @@ export function logLines(stdout: string): Record<string, unknown>[] {
     if (line.trim() === '') continue;
     try {
       const parsed: unknown = JSON.parse(line);
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) lines.push(parsed as Record<string, unknown>);
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+        lines.push(parsed as Record<string, unknown>);
     } catch {
       // not a log line
     }

@@ -25,14 +25,19 @@ export interface IntervalValues {
 
 function metricsBlock(v: IntervalValues): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, value] of Object.entries(v)) {
+  const entries: [string, unknown][] = Object.entries(v);
+  for (const [k, value] of entries) {
     if (value === undefined) continue;
     out[k] = ['jitter', 'rtt', 'mos', 'audio_in', 'audio_out'].includes(k) ? { value } : value;
   }
   return out;
 }
 
-export function sdkMetric(call: string, interval: IntervalValues, opts: { second?: number; cumulative?: IntervalValues; codec?: string } = {}) {
+export function sdkMetric(
+  call: string,
+  interval: IntervalValues,
+  opts: { second?: number; cumulative?: IntervalValues; codec?: string } = {},
+) {
   const sid = callSid(call);
   return {
     specversion: '1.0',
@@ -56,7 +61,12 @@ export function sdkMetric(call: string, interval: IntervalValues, opts: { second
         codec_name: opts.codec ?? 'opus',
         interval: metricsBlock(interval),
         cumulative: metricsBlock(opts.cumulative ?? {}),
-        metadata: { client_name: 'agent_jdoe', ip_address: '192.0.2.45', country_code: 'US', sdk: { type: 'twilio-voice.js', version: '2.12.3' } },
+        metadata: {
+          client_name: 'agent_jdoe',
+          ip_address: '192.0.2.45',
+          country_code: 'US',
+          sdk: { type: 'twilio-voice.js', version: '2.12.3' },
+        },
       },
     },
   };
@@ -76,8 +86,16 @@ export function gatewayMetric(
     codec: 0,
     codec_name: opts.codec ?? 'PCMU',
     interval: metricsBlock(interval),
-    cumulative: { ...metricsBlock(cumulative), ...(jitter_avg === undefined ? {} : { jitter: { avg: jitter_avg, max: jitter_avg * 3 } }) },
-    metadata: { region: opts.region ?? 'us1', edge_location: 'ashburn', twilio_ip: '54.172.60.3', external_ip: '203.0.113.24' },
+    cumulative: {
+      ...metricsBlock(cumulative),
+      ...(jitter_avg === undefined ? {} : { jitter: { avg: jitter_avg, max: jitter_avg * 3 } }),
+    },
+    metadata: {
+      region: opts.region ?? 'us1',
+      edge_location: 'ashburn',
+      twilio_ip: '54.172.60.3',
+      external_ip: '203.0.113.24',
+    },
   };
   return {
     specversion: '1.0',
@@ -87,7 +105,14 @@ export function gatewayMetric(
     dataschema: 'https://events-schemas.twilio.com/VoiceInsights.CallMetric/2',
     datacontenttype: 'application/json',
     time: iso(T0 + (opts.tick ?? 0) * 10_000 + 60_000),
-    data: { timestamp: iso(T0 + (opts.tick ?? 0) * 10_000), call_sid: sid, account_sid: ACCOUNT_SID, edge, direction, ...edges },
+    data: {
+      timestamp: iso(T0 + (opts.tick ?? 0) * 10_000),
+      call_sid: sid,
+      account_sid: ACCOUNT_SID,
+      edge,
+      direction,
+      ...edges,
+    },
   };
 }
 
@@ -112,7 +137,13 @@ export function sdkEvent(call: string, group: string, name: string, level = 'INF
       carrier_edge: null,
       sip_edge: null,
       client_edge: null,
-      sdk_edge: { metadata: { client_name: 'agent_jdoe', ip_address: '192.0.2.45', sdk: { type: 'twilio-voice.js', version: '2.12.3' } } },
+      sdk_edge: {
+        metadata: {
+          client_name: 'agent_jdoe',
+          ip_address: '192.0.2.45',
+          sdk: { type: 'twilio-voice.js', version: '2.12.3' },
+        },
+      },
     },
   };
 }

@@ -27,7 +27,10 @@ export interface Harness {
   dataDir: string;
   webhookUrl: string;
   metricsUrl: string;
-  post(body: string | Buffer | unknown[] | Record<string, unknown>, opts?: PostOptions): Promise<{ status: number; json: unknown; headers: Headers }>;
+  post(
+    body: string | Buffer | unknown[] | Record<string, unknown>,
+    opts?: PostOptions,
+  ): Promise<{ status: number; json: unknown; headers: Headers }>;
   scrape(): Promise<string>;
   stop(): Promise<void>;
 }
@@ -35,7 +38,15 @@ export interface Harness {
 export async function startExporter(env: Env = {}, deps: { clock?: Clock; logger?: Logger } = {}): Promise<Harness> {
   const dataDir = await mkdtemp(join(tmpdir(), 'vie-'));
   // Traces are off unless a test points them at its own OTLP receiver.
-  const result = loadConfig({ HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', DATA_DIR: dataDir, TWILIO_AUTH_TOKEN: TEST_TOKEN, OTEL_TRACES_EXPORTER: 'none', ...env });
+  const result = loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    METRICS_PORT: '0',
+    DATA_DIR: dataDir,
+    TWILIO_AUTH_TOKEN: TEST_TOKEN,
+    OTEL_TRACES_EXPORTER: 'none',
+    ...env,
+  });
   if (!result.ok) throw new Error(`test config invalid: ${result.problems.join('; ')}`);
   const app = await createApp(result.config, { clock: deps.clock ?? systemClock, logger: deps.logger ?? silentLogger });
   const { webhookPort, metricsPort } = await app.start();
@@ -52,7 +63,8 @@ export async function startExporter(env: Env = {}, deps: { clock?: Clock; logger
       const raw = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
       const token = opts.token === undefined ? TEST_TOKEN : opts.token;
       const signed = signTwilioRequest(token ?? 'unused', opts.signedFor ?? webhookUrl, raw);
-      const target = opts.requestPath === undefined ? signed.url : `${origin}${opts.requestPath}${new URL(signed.url).search}`;
+      const target =
+        opts.requestPath === undefined ? signed.url : `${origin}${opts.requestPath}${new URL(signed.url).search}`;
       const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
       if (token !== null) headers['x-twilio-signature'] = signed.signature;
       const res = await fetch(target, { method: 'POST', headers, body: raw });

@@ -6,6 +6,7 @@
 // drives traffic (fixtures, the simulator) and wants to know the bundle works on it.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { VariableType } from '@grafana/grafana-foundation-sdk/dashboard';
 import { buildDashboards } from '../../scripts/dashboards/index.js';
 import { CATALOG, type MetricDef } from '../../src/telemetry/catalog.js';
 import { PrometheusApiError, type PrometheusHandle, type PromResult } from './prometheus.js';
@@ -21,13 +22,29 @@ export const JOB = 'voice-insights-exporter';
 export function catalogSeries(): Map<string, MetricDef> {
   const out = new Map<string, MetricDef>();
   for (const def of CATALOG) {
-    if (def.kind === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) out.set(`${def.name}${suffix}`, def);
+    if (def.kind === 'histogram')
+      for (const suffix of ['_bucket', '_sum', '_count']) out.set(`${def.name}${suffix}`, def);
     else out.set(def.name, def);
   }
   return out;
 }
 
-const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan', 'atan2']);
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'inf',
+  'nan',
+  'atan2',
+]);
 
 /**
  * Metric names an expression selects, in order of appearance (with repeats). A small scanner, not a
@@ -55,7 +72,10 @@ export function metricNamesIn(expr: string): string[] {
 
 /** Every `name{matchers}` selector of an expression. */
 export function selectorsIn(expr: string): { name: string; matchers: string }[] {
-  return [...expr.matchAll(/([A-Za-z_:][A-Za-z0-9_:]*)\{([^}]*)\}/g)].map((m) => ({ name: m[1] ?? '', matchers: m[2] ?? '' }));
+  return [...expr.matchAll(/([A-Za-z_:][A-Za-z0-9_:]*)\{([^}]*)\}/g)].map((m) => ({
+    name: m[1] ?? '',
+    matchers: m[2] ?? '',
+  }));
 }
 
 /** Grafana's `label_values(selector, label)` as the PromQL that returns the same label values. */
@@ -115,6 +135,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A YAML scalar as text: strings as they are, numbers and booleans as written. */
+const scalarText = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+
 const strings = (v: unknown): Record<string, string> =>
   isRecord(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])) : {};
 
@@ -131,7 +154,7 @@ export function loadAlertRules(file = RULES_FILE): AlertRule[] {
         group: String(group['name']),
         alert: rule['alert'],
         expr: String(rule['expr']).trim(),
-        ...(rule['for'] === undefined ? {} : { for: String(rule['for']) }),
+        ...(rule['for'] === undefined ? {} : { for: scalarText(rule['for']) }),
         labels: strings(rule['labels']),
         annotations: strings(rule['annotations']),
       });
@@ -143,10 +166,17 @@ export function loadAlertRules(file = RULES_FILE): AlertRule[] {
 /** Every dashboard target and query variable, with the generator's expectData flags. */
 export function dashboardQueries(): OpsQuery[] {
   return buildDashboards().flatMap((d) => {
-    const panels = d.queries.map((q): OpsQuery => ({ kind: 'panel', id: `${q.dashboard} / ${q.panel} / ${q.refId}`, expr: q.expr, expectData: q.expectData }));
-    const variables = (d.json.templating?.list ?? [])
-      .filter((v) => v.type === 'query' && typeof v.query === 'string')
-      .map((v): OpsQuery => ({ kind: 'variable', id: `${d.uid} / $${v.name}`, expr: labelValuesToPromQL(String(v.query)), expectData: true }));
+    const panels = d.queries.map((q): OpsQuery => ({
+      kind: 'panel',
+      id: `${q.dashboard} / ${q.panel} / ${q.refId}`,
+      expr: q.expr,
+      expectData: q.expectData,
+    }));
+    const variables = (d.json.templating?.list ?? []).flatMap((v): OpsQuery[] =>
+      v.type === VariableType.Query && typeof v.query === 'string'
+        ? [{ kind: 'variable', id: `${d.uid} / $${v.name}`, expr: labelValuesToPromQL(v.query), expectData: true }]
+        : [],
+    );
     return [...variables, ...panels];
   });
 }
@@ -155,7 +185,8 @@ export function dashboardQueries(): OpsQuery[] {
 export function alertQueries(expectData: Iterable<string> = [], file = RULES_FILE): OpsQuery[] {
   const expected = new Set(expectData);
   const rules = loadAlertRules(file);
-  for (const name of expected) if (!rules.some((r) => r.alert === name)) throw new Error(`no alert named ${name} in ${file}`);
+  for (const name of expected)
+    if (!rules.some((r) => r.alert === name)) throw new Error(`no alert named ${name} in ${file}`);
   return rules.map((r) => ({ kind: 'alert', id: r.alert, expr: r.expr, expectData: expected.has(r.alert) }));
 }
 
@@ -183,12 +214,15 @@ export const DEFAULT_VARIABLES: Readonly<Record<string, string>> = {
 
 /** Replaces `$name` and `${name}`; throws on a variable without a value, so none slips through. */
 export function substituteVariables(expr: string, vars: Readonly<Record<string, string>> = DEFAULT_VARIABLES): string {
-  return expr.replace(/\$\{([A-Za-z0-9_]+)\}|\$([A-Za-z0-9_]+)/g, (_, braced: string | undefined, bare: string | undefined) => {
-    const name = braced ?? bare ?? '';
-    const value = vars[name];
-    if (value === undefined) throw new Error(`no value for variable $${name} in ${expr}`);
-    return value;
-  });
+  return expr.replace(
+    /\$\{([A-Za-z0-9_]+)\}|\$([A-Za-z0-9_]+)/g,
+    (_, braced: string | undefined, bare: string | undefined) => {
+      const name = braced ?? bare ?? '';
+      const value = vars[name];
+      if (value === undefined) throw new Error(`no value for variable $${name} in ${expr}`);
+      return value;
+    },
+  );
 }
 
 export interface OpsQueryResult extends OpsQuery {
@@ -229,7 +263,13 @@ export async function evaluateOpsQueries(
       const r = await prom.query(promql, at);
       const v = values(r);
       const finite = v.filter((x) => Number.isFinite(x)).length;
-      results.push({ ...q, promql, series: r.resultType === 'vector' || r.resultType === 'matrix' ? r.result.length : 1, finite, ok: !q.expectData || finite > 0 });
+      results.push({
+        ...q,
+        promql,
+        series: r.resultType === 'vector' || r.resultType === 'matrix' ? r.result.length : 1,
+        finite,
+        ok: !q.expectData || finite > 0,
+      });
     } catch (err) {
       if (!(err instanceof PrometheusApiError)) throw err;
       results.push({ ...q, promql, error: err.apiMessage, series: 0, finite: 0, ok: false });
@@ -242,6 +282,9 @@ export async function evaluateOpsQueries(
 export function describeFailures(results: readonly OpsQueryResult[]): string {
   return results
     .filter((r) => !r.ok)
-    .map((r) => `${r.kind} ${r.id}: ${r.error ?? `expected data, got ${r.series} series (${r.finite} finite)`}\n    ${r.promql}`)
+    .map(
+      (r) =>
+        `${r.kind} ${r.id}: ${r.error ?? `expected data, got ${r.series} series (${r.finite} finite)`}\n    ${r.promql}`,
+    )
     .join('\n');
 }

@@ -47,7 +47,8 @@ import { gunzip, inflate } from 'node:zlib';
  * An attribute value. int64 becomes a number when safe, else a bigint; bytes a Uint8Array; an
  * empty AnyValue null; kvlist a nested record.
  */
-export type AttrValue = string | number | bigint | boolean | Uint8Array | null | AttrValue[] | { [key: string]: AttrValue };
+export type AttrValue =
+  string | number | bigint | boolean | Uint8Array | null | AttrValue[] | { [key: string]: AttrValue };
 export type Attributes = Record<string, AttrValue>;
 
 export interface OtlpScope {
@@ -161,8 +162,18 @@ export interface OtlpReceiver {
 // ---------------------------------------------------------------------------------------------
 
 type ProtoType =
-  | 'string' | 'bytes' | 'bool' | 'enum' | 'int64' | 'uint64'
-  | 'fixed64' | 'sfixed64' | 'double' | 'message' | 'traceId' | 'spanId';
+  | 'string'
+  | 'bytes'
+  | 'bool'
+  | 'enum'
+  | 'int64'
+  | 'uint64'
+  | 'fixed64'
+  | 'sfixed64'
+  | 'double'
+  | 'message'
+  | 'traceId'
+  | 'spanId';
 
 interface Field {
   readonly no: number;
@@ -177,9 +188,20 @@ function field(no: number, name: string, type: ProtoType, enumNames?: readonly s
   return enumNames === undefined ? { no, name, type } : { no, name, type, enumNames };
 }
 
-const SPAN_KINDS = ['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'];
+const SPAN_KINDS = [
+  'SPAN_KIND_UNSPECIFIED',
+  'SPAN_KIND_INTERNAL',
+  'SPAN_KIND_SERVER',
+  'SPAN_KIND_CLIENT',
+  'SPAN_KIND_PRODUCER',
+  'SPAN_KIND_CONSUMER',
+];
 const STATUS_CODES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
-const TEMPORALITIES = ['AGGREGATION_TEMPORALITY_UNSPECIFIED', 'AGGREGATION_TEMPORALITY_DELTA', 'AGGREGATION_TEMPORALITY_CUMULATIVE'];
+const TEMPORALITIES = [
+  'AGGREGATION_TEMPORALITY_UNSPECIFIED',
+  'AGGREGATION_TEMPORALITY_DELTA',
+  'AGGREGATION_TEMPORALITY_CUMULATIVE',
+];
 
 // common.proto, resource.proto
 const ANY_VALUE = {
@@ -198,7 +220,10 @@ const RESOURCE = { attributes: field(1, 'attributes', 'message') } as const;
 
 // trace.proto, trace_service.proto
 const TRACE_REQUEST = { resourceSpans: field(1, 'resourceSpans', 'message') } as const;
-const RESOURCE_SPANS = { resource: field(1, 'resource', 'message'), scopeSpans: field(2, 'scopeSpans', 'message') } as const;
+const RESOURCE_SPANS = {
+  resource: field(1, 'resource', 'message'),
+  scopeSpans: field(2, 'scopeSpans', 'message'),
+} as const;
 const SCOPE_SPANS = { scope: field(1, 'scope', 'message'), spans: field(2, 'spans', 'message') } as const;
 const SPAN = {
   traceId: field(1, 'traceId', 'traceId'),
@@ -222,7 +247,10 @@ const STATUS = { message: field(2, 'message', 'string'), code: field(3, 'code', 
 
 // metrics.proto, metrics_service.proto
 const METRICS_REQUEST = { resourceMetrics: field(1, 'resourceMetrics', 'message') } as const;
-const RESOURCE_METRICS = { resource: field(1, 'resource', 'message'), scopeMetrics: field(2, 'scopeMetrics', 'message') } as const;
+const RESOURCE_METRICS = {
+  resource: field(1, 'resource', 'message'),
+  scopeMetrics: field(2, 'scopeMetrics', 'message'),
+} as const;
 const SCOPE_METRICS = { scope: field(1, 'scope', 'message'), metrics: field(2, 'metrics', 'message') } as const;
 const METRIC = {
   name: field(1, 'name', 'string'),
@@ -344,7 +372,10 @@ function hex(bytes: Uint8Array): string {
 class ProtobufNode implements OtlpNode {
   private readonly fields: Map<number, WireValue[]>;
 
-  constructor(buf: Uint8Array, private readonly path: string) {
+  constructor(
+    buf: Uint8Array,
+    private readonly path: string,
+  ) {
     this.fields = readWireFields(buf, path);
   }
 
@@ -356,7 +387,9 @@ class ProtobufNode implements OtlpNode {
   private last(f: Field): WireValue | undefined {
     const value = this.fields.get(f.no)?.at(-1);
     if (value !== undefined && value.wire !== wireTypeOf(f.type)) {
-      throw new DecodeError(`${this.path}.${f.name}: wire type ${value.wire}, expected ${wireTypeOf(f.type)} for ${f.type}`);
+      throw new DecodeError(
+        `${this.path}.${f.name}: wire type ${value.wire}, expected ${wireTypeOf(f.type)} for ${f.type}`,
+      );
     }
     return value;
   }
@@ -415,7 +448,8 @@ class ProtobufNode implements OtlpNode {
     const bytes = this.payload(f);
     if (bytes === undefined || bytes.length === 0) return undefined;
     const expected = ID_BYTES[f.type];
-    if (bytes.length !== expected) throw new DecodeError(`${this.path}.${f.name}: ${bytes.length} bytes, expected ${expected}`);
+    if (bytes.length !== expected)
+      throw new DecodeError(`${this.path}.${f.name}: ${bytes.length} bytes, expected ${expected}`);
     return hex(bytes);
   }
 
@@ -433,7 +467,9 @@ class ProtobufNode implements OtlpNode {
   }
 
   integers(f: Field): bigint[] {
-    return this.eightByteItems(f).map((v) => (f.type === 'sfixed64' ? v.getBigInt64(0, true) : v.getBigUint64(0, true)));
+    return this.eightByteItems(f).map((v) =>
+      f.type === 'sfixed64' ? v.getBigInt64(0, true) : v.getBigUint64(0, true),
+    );
   }
 
   doubles(f: Field): number[] {
@@ -452,7 +488,8 @@ class ProtobufNode implements OtlpNode {
 
   private messagePayloads(f: Field): Uint8Array[] {
     return (this.fields.get(f.no) ?? []).map((value) => {
-      if (value.wire !== 2) throw new DecodeError(`${this.path}.${f.name}: wire type ${value.wire}, expected 2 for a message`);
+      if (value.wire !== 2)
+        throw new DecodeError(`${this.path}.${f.name}: wire type ${value.wire}, expected 2 for a message`);
       return value.bytes;
     });
   }
@@ -478,7 +515,10 @@ const INT64_MIN = -(2n ** 63n);
 const UINT64_MAX = 2n ** 64n - 1n;
 
 class JsonNode implements OtlpNode {
-  constructor(private readonly obj: JsonObject, private readonly path: string) {}
+  constructor(
+    private readonly obj: JsonObject,
+    private readonly path: string,
+  ) {}
 
   /** null means "default" in proto3 JSON, so it reads as absent. */
   private get(f: Field): unknown {
@@ -553,7 +593,8 @@ class JsonNode implements OtlpNode {
     const v = this.get(f);
     if (v === undefined || v === '') return undefined;
     const digits = (ID_BYTES[f.type] ?? 0) * 2;
-    if (typeof v !== 'string' || v.length !== digits || !/^[0-9a-fA-F]*$/.test(v)) return this.fail(f, `${digits} hex digits`, v);
+    if (typeof v !== 'string' || v.length !== digits || !/^[0-9a-fA-F]*$/.test(v))
+      return this.fail(f, `${digits} hex digits`, v);
     return v.toLowerCase();
   }
 
@@ -609,7 +650,8 @@ function int64ToAttr(n: bigint): number | bigint {
 /** A repeated KeyValue field as a record. */
 function attributes(node: OtlpNode | undefined, f: Field): Attributes {
   const out: Attributes = {};
-  for (const kv of node?.messages(f) ?? []) out[kv.string(KEY_VALUE.key) ?? ''] = attrValue(kv.message(KEY_VALUE.value));
+  for (const kv of node?.messages(f) ?? [])
+    out[kv.string(KEY_VALUE.key) ?? ''] = attrValue(kv.message(KEY_VALUE.value));
   return out;
 }
 
@@ -698,12 +740,16 @@ function decodeMetric(metric: OtlpNode, context: PointContext): OtlpMetricPoint[
   }
   const gauge = metric.message(METRIC.gauge);
   if (gauge !== undefined) {
-    return gauge.messages(DATA.dataPoints).map((p) => ({ ...context, kind: 'gauge' as const, ...numberPoint(p, context.name) }));
+    return gauge
+      .messages(DATA.dataPoints)
+      .map((p) => ({ ...context, kind: 'gauge' as const, ...numberPoint(p, context.name) }));
   }
   const histogram = metric.message(METRIC.histogram);
   if (histogram !== undefined) {
     const shape = { kind: 'histogram' as const, ...temporalityOf(histogram) };
-    return histogram.messages(DATA.dataPoints).map((p) => ({ ...context, ...shape, ...histogramPoint(p, context.name) }));
+    return histogram
+      .messages(DATA.dataPoints)
+      .map((p) => ({ ...context, ...shape, ...histogramPoint(p, context.name) }));
   }
   return []; // exponential histogram or summary: not flattened (see the header)
 }
@@ -725,7 +771,15 @@ function numberPoint(p: OtlpNode, metricName: string): PointFields {
 
 type HistogramFields = Pick<
   OtlpMetricPoint,
-  'attributes' | 'startTimeUnixNano' | 'timeUnixNano' | 'count' | 'sum' | 'min' | 'max' | 'bucketCounts' | 'explicitBounds'
+  | 'attributes'
+  | 'startTimeUnixNano'
+  | 'timeUnixNano'
+  | 'count'
+  | 'sum'
+  | 'min'
+  | 'max'
+  | 'bucketCounts'
+  | 'explicitBounds'
 >;
 
 function histogramPoint(p: OtlpNode, metricName: string): HistogramFields {
@@ -765,7 +819,10 @@ const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -773,7 +830,8 @@ class HttpError extends Error {
 async function decompress(body: Buffer, contentEncoding: string): Promise<Buffer> {
   const encoding = contentEncoding.trim().toLowerCase();
   if (encoding === '' || encoding === 'identity') return body;
-  if (encoding !== 'gzip' && encoding !== 'deflate') throw new HttpError(415, `unsupported Content-Encoding ${contentEncoding}`);
+  if (encoding !== 'gzip' && encoding !== 'deflate')
+    throw new HttpError(415, `unsupported Content-Encoding ${contentEncoding}`);
   try {
     return encoding === 'gzip' ? await gunzipAsync(body) : await inflateAsync(body);
   } catch (err) {
@@ -830,13 +888,21 @@ function rpcCodeOf(status: number): number {
   return 2; // UNKNOWN
 }
 
-function reply(res: ServerResponse, status: number, encoding: OtlpEncoding | undefined, message: string, extraHeaders: Record<string, string> = {}): void {
+function reply(
+  res: ServerResponse,
+  status: number,
+  encoding: OtlpEncoding | undefined,
+  message: string,
+  extraHeaders: Record<string, string> = {},
+): void {
   const ok = status >= 200 && status < 300;
   let body: Buffer;
-  if (encoding === 'protobuf') body = ok ? Buffer.alloc(0) : encodeRpcStatus(rpcCodeOf(status), message); // empty Export*ServiceResponse = full success
+  if (encoding === 'protobuf')
+    body = ok ? Buffer.alloc(0) : encodeRpcStatus(rpcCodeOf(status), message); // empty Export*ServiceResponse = full success
   else if (encoding === 'json') body = Buffer.from(JSON.stringify(ok ? {} : { code: rpcCodeOf(status), message }));
   else body = Buffer.from(message);
-  const contentType = encoding === 'protobuf' ? 'application/x-protobuf' : encoding === 'json' ? 'application/json' : 'text/plain';
+  const contentType =
+    encoding === 'protobuf' ? 'application/x-protobuf' : encoding === 'json' ? 'application/json' : 'text/plain';
   res.writeHead(status, { 'content-type': contentType, 'content-length': String(body.length), ...extraHeaders });
   res.end(body);
 }
@@ -856,7 +922,12 @@ class ReceiverState {
   }
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, state: ReceiverState, opts: OtlpReceiverOptions): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  state: ReceiverState,
+  opts: OtlpReceiverOptions,
+): Promise<void> {
   const body = await readBody(req);
   const path = new URL(req.url ?? '/', 'http://receiver').pathname;
   const refuse = (status: number, message: string, encoding?: OtlpEncoding): void => {
@@ -879,14 +950,20 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: Receiver
 
   state.seen += 1;
   if (state.seen <= (opts.failFirst ?? 0)) {
-    const retryAfter: Record<string, string> = opts.retryAfterSeconds === undefined ? {} : { 'retry-after': String(opts.retryAfterSeconds) };
-    return answer(opts.failStatus ?? 503, `failing request ${state.seen} of the first ${opts.failFirst ?? 0} on purpose`, retryAfter);
+    const retryAfter: Record<string, string> =
+      opts.retryAfterSeconds === undefined ? {} : { 'retry-after': String(opts.retryAfterSeconds) };
+    return answer(
+      opts.failStatus ?? 503,
+      `failing request ${state.seen} of the first ${opts.failFirst ?? 0} on purpose`,
+      retryAfter,
+    );
   }
 
   let decoded: { spans: OtlpSpan[]; points: OtlpMetricPoint[] };
   try {
     const root = parseRoot(await decompress(body, req.headers['content-encoding'] ?? ''), encoding, signal);
-    decoded = signal === 'traces' ? { spans: decodeSpans(root), points: [] } : { spans: [], points: decodeMetricPoints(root) };
+    decoded =
+      signal === 'traces' ? { spans: decodeSpans(root), points: [] } : { spans: [], points: decodeMetricPoints(root) };
   } catch (err) {
     if (!(err instanceof DecodeError || err instanceof HttpError)) throw err;
     const status = err instanceof HttpError ? err.status : 400;
@@ -907,7 +984,7 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions = {}): Promise
   const state = new ReceiverState();
   const server = createServer((req, res) => {
     handle(req, res, state, opts).catch((err: unknown) => {
-      const message = `receiver failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`;
+      const message = `receiver failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
       state.errors.push({ path: req.url ?? '', status: 500, message });
       if (!res.headersSent) reply(res, 500, undefined, message);
       else res.destroy();
@@ -929,7 +1006,9 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions = {}): Promise
       const deadline = Date.now() + timeoutMs;
       while (!pred()) {
         if (Date.now() >= deadline) {
-          throw new Error(`OTLP receiver: waitFor(${pred.toString()}) still false after ${timeoutMs} ms; received ${state.describe()}`);
+          throw new Error(
+            `OTLP receiver: waitFor(${pred.toString()}) still false after ${timeoutMs} ms; received ${state.describe()}`,
+          );
         }
         await delay(10);
       }

@@ -143,6 +143,15 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A caught value as text, Errors as `name: message` like String() gives them. Not by instanceof: fetch's errors come from another realm than the test's. */
+function errorText(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'message' in err && typeof err.message === 'string') {
+    const name = 'name' in err && typeof err.name === 'string' ? err.name : 'Error';
+    return err.message === '' ? name : `${name}: ${err.message}`;
+  }
+  return typeof err === 'string' ? err : JSON.stringify(err);
+}
+
 // Checks the envelope and the discriminant only: Prometheus is the trusted side here; the point is
 // to fail with a readable message instead of a TypeError deep in a predicate.
 function toPromResult(data: unknown): PromResult {
@@ -356,7 +365,9 @@ async function launch(opts: StartPrometheusOptions, dir: string, configFile: str
 
   async function api(path: string, params: Record<string, string>): Promise<unknown> {
     const qs = new URLSearchParams(params).toString();
-    const res = await fetch(`${url}/api/v1/${path}${qs === '' ? '' : `?${qs}`}`, { signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${url}/api/v1/${path}${qs === '' ? '' : `?${qs}`}`, {
+      signal: AbortSignal.timeout(10_000),
+    });
     const text = await res.text();
     let body: unknown;
     try {
@@ -366,17 +377,26 @@ async function launch(opts: StartPrometheusOptions, dir: string, configFile: str
     }
     if (!isRecord(body)) throw new Error(`Prometheus /api/v1/${path}: unexpected body ${text.slice(0, 500)}`);
     if (body['status'] !== 'success') {
-      throw new PrometheusApiError(String(body['errorType'] ?? 'unknown'), String(body['error'] ?? text), res.status);
+      const errorType = body['errorType'];
+      const error = body['error'];
+      throw new PrometheusApiError(
+        typeof errorType === 'string' ? errorType : 'unknown',
+        typeof error === 'string' ? error : text,
+        res.status,
+      );
     }
     return body['data'];
   }
 
   const query = async (promql: string, timeSeconds?: number): Promise<PromResult> =>
-    toPromResult(await api('query', timeSeconds === undefined ? { query: promql } : { query: promql, time: String(timeSeconds) }));
+    toPromResult(
+      await api('query', timeSeconds === undefined ? { query: promql } : { query: promql, time: String(timeSeconds) }),
+    );
 
   const targets = async (): Promise<PromTarget[]> => {
     const data = await api('targets', { state: 'active' });
-    if (!isRecord(data) || !Array.isArray(data['activeTargets'])) throw new Error(`unexpected targets data: ${JSON.stringify(data)}`);
+    if (!isRecord(data) || !Array.isArray(data['activeTargets']))
+      throw new Error(`unexpected targets data: ${JSON.stringify(data)}`);
     return data['activeTargets'] as PromTarget[];
   };
 
@@ -395,7 +415,12 @@ async function launch(opts: StartPrometheusOptions, dir: string, configFile: str
     query,
     async queryRange(promql, startSeconds, endSeconds, stepSeconds) {
       return toPromResult(
-        await api('query_range', { query: promql, start: String(startSeconds), end: String(endSeconds), step: String(stepSeconds) }),
+        await api('query_range', {
+          query: promql,
+          start: String(startSeconds),
+          end: String(endSeconds),
+          step: String(stepSeconds),
+        }),
       );
     },
     async waitForQuery(promql, predicate, timeoutMs) {
@@ -414,13 +439,14 @@ async function launch(opts: StartPrometheusOptions, dir: string, configFile: str
         }
         if (Date.now() > deadline) {
           const health = await targets().then(
-            (ts) => ts.map((t) => `${t.scrapeUrl} ${t.health}${t.lastError === '' ? '' : ` (${t.lastError})`}`).join('; '),
+            (ts) =>
+              ts.map((t) => `${t.scrapeUrl} ${t.health}${t.lastError === '' ? '' : ` (${t.lastError})`}`).join('; '),
             (err: unknown) => `targets unavailable: ${String(err)}`,
           );
           throw new Error(
             `waitForQuery timed out after ${timeoutMs} ms: ${promql}\n` +
               `last result: ${JSON.stringify(last)}\n` +
-              (lastError === undefined ? '' : `last error: ${String(lastError)}\n`) +
+              (lastError === undefined ? '' : `last error: ${errorText(lastError)}\n`) +
               `targets: ${health}`,
           );
         }
@@ -440,12 +466,14 @@ async function launch(opts: StartPrometheusOptions, dir: string, configFile: str
     },
     async alerts() {
       const data = await api('alerts', {});
-      if (!isRecord(data) || !Array.isArray(data['alerts'])) throw new Error(`unexpected alerts data: ${JSON.stringify(data)}`);
+      if (!isRecord(data) || !Array.isArray(data['alerts']))
+        throw new Error(`unexpected alerts data: ${JSON.stringify(data)}`);
       return data['alerts'] as PromAlert[];
     },
     async rules() {
       const data = await api('rules', {});
-      if (!isRecord(data) || !Array.isArray(data['groups'])) throw new Error(`unexpected rules data: ${JSON.stringify(data)}`);
+      if (!isRecord(data) || !Array.isArray(data['groups']))
+        throw new Error(`unexpected rules data: ${JSON.stringify(data)}`);
       return data['groups'] as PromRuleGroup[];
     },
     async reload() {

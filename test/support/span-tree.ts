@@ -73,12 +73,16 @@ export function renderSpanTree(spans: readonly OtlpSpan[]): string {
       const pad = '  '.repeat(depth);
       const status = STATUS_NAMES[span.status.code] ?? String(span.status.code);
       const message = span.status.message === undefined ? '' : ` ${JSON.stringify(span.status.message)}`;
-      const orphan = span.parentSpanId !== undefined && !ids.has(span.parentSpanId) ? ` (orphan of ${span.parentSpanId})` : '';
+      const orphan =
+        span.parentSpanId !== undefined && !ids.has(span.parentSpanId) ? ` (orphan of ${span.parentSpanId})` : '';
       lines.push(
         `${pad}${span.name} trace=${span.traceId} start=${relativeMs(span.startTimeUnixNano, origin)} end=${relativeMs(span.endTimeUnixNano, origin)} status=${status}${message}${orphan}`,
       );
       for (const attr of formatAttributes(span.attributes)) lines.push(`${pad}  | ${attr}`);
-      for (const e of span.events) lines.push(`${pad}  | ${relativeMs(e.timeUnixNano, origin)} ${e.name} {${formatAttributes(e.attributes).join(', ')}}`);
+      for (const e of span.events)
+        lines.push(
+          `${pad}  | ${relativeMs(e.timeUnixNano, origin)} ${e.name} {${formatAttributes(e.attributes).join(', ')}}`,
+        );
       const children = inTrace.filter((c) => c.parentSpanId === span.spanId && c !== span).sort(compareSpans);
       for (const child of children) visit(child, depth + 1);
     };
@@ -116,7 +120,12 @@ export function retarget(fixture: string, sid: string, data: Record<string, unkn
   const asString = typeof rawData === 'string';
   const parsed: unknown = asString ? JSON.parse(rawData) : rawData;
   if (typeof parsed !== 'object' || parsed === null) throw new Error(`fixture ${fixture}: data is not an object`);
-  const newData: Record<string, unknown> = { ...(parsed as Record<string, unknown>), account_sid: ACCOUNT_SID, ...data, call_sid: sid };
+  const newData: Record<string, unknown> = {
+    ...(parsed as Record<string, unknown>),
+    account_sid: ACCOUNT_SID,
+    ...data,
+    call_sid: sid,
+  };
   ce['data'] = asString ? JSON.stringify(newData) : newData;
   ce['id'] = eventId(sid);
   if (typeof ce['source'] === 'string') ce['source'] = ce['source'].replace(/CA[0-9a-fA-F]{32}/, sid);
@@ -144,8 +153,18 @@ export function summaryFor(fixture: string, sid: string, opts: SummaryOptions = 
 }
 
 /** A gateway call event (shape of call-events/gateway-call-connected.json) at `at`. */
-export function gatewayEvent(sid: string, name: string, at: number, opts: { group?: string; level?: string } = {}): CloudEvent {
-  return retarget('call-events/gateway-call-connected.json', sid, { timestamp: iso(at), group: opts.group ?? 'call', name, level: opts.level ?? 'INFO' }, at + 60_000);
+export function gatewayEvent(
+  sid: string,
+  name: string,
+  at: number,
+  opts: { group?: string; level?: string } = {},
+): CloudEvent {
+  return retarget(
+    'call-events/gateway-call-connected.json',
+    sid,
+    { timestamp: iso(at), group: opts.group ?? 'call', name, level: opts.level ?? 'INFO' },
+    at + 60_000,
+  );
 }
 
 export interface ExpectedEvent {

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { ManualClock } from '../../src/clock.js';
 import { ActiveCalls } from '../../src/telemetry/active-calls.js';
 

@@ -1,6 +1,6 @@
 // Once-per-call metrics, driven with summary fixtures through the recorder the trace finaliser uses.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { FAMILIES } from '../../src/events/families.js';
 import type { CallSummaryRecord } from '../../src/events/types.js';
 import { fixtureEnvelope, loadFixtureEvents } from '../support/fixtures.js';
@@ -23,21 +23,43 @@ test('each finalised call is counted once with its type, direction, state and wh
     for (const s of [carrier, failed, client]) h.app.callOutcomes.record(s);
     const samples = parseSamples(await h.scrape());
     const calls = samples.filter((s) => s.name === 'twilio_voice_calls_total');
-    assert.equal(calls.reduce((n, s) => n + s.value, 0), 3);
+    assert.equal(
+      calls.reduce((n, s) => n + s.value, 0),
+      3,
+    );
     const base = { call_type: carrier.callType ?? '', call_direction: carrier.direction ?? '' };
     assert.equal(
-      sampleValue(samples, 'twilio_voice_calls_total', { ...base, call_state: carrier.callState ?? '', disconnected_by: carrier.disconnectedBy ?? 'unknown' }),
+      sampleValue(samples, 'twilio_voice_calls_total', {
+        ...base,
+        call_state: carrier.callState ?? '',
+        disconnected_by: carrier.disconnectedBy ?? 'unknown',
+      }),
       1,
     );
     assert.equal(sampleValue(samples, 'twilio_voice_calls_total', { call_state: 'fail' }), 1);
     // Sums over every recorded call with the same type and direction.
-    const same = [carrier, failed, client].filter((s) => s.callType === carrier.callType && s.direction === carrier.direction);
+    const same = [carrier, failed, client].filter(
+      (s) => s.callType === carrier.callType && s.direction === carrier.direction,
+    );
     const total = (pick: (s: CallSummaryRecord) => number | undefined) => same.reduce((n, s) => n + (pick(s) ?? 0), 0);
-    assert.equal(sampleValue(samples, 'twilio_voice_call_duration_seconds_count', base), same.filter((s) => s.durationSeconds !== undefined).length);
-    assert.equal(sampleValue(samples, 'twilio_voice_call_duration_seconds_sum', base), total((s) => s.durationSeconds));
-    assert.equal(sampleValue(samples, 'twilio_voice_call_post_dial_delay_seconds_sum', base), total((s) => s.postDialDelaySeconds));
+    assert.equal(
+      sampleValue(samples, 'twilio_voice_call_duration_seconds_count', base),
+      same.filter((s) => s.durationSeconds !== undefined).length,
+    );
+    assert.equal(
+      sampleValue(samples, 'twilio_voice_call_duration_seconds_sum', base),
+      total((s) => s.durationSeconds),
+    );
+    assert.equal(
+      sampleValue(samples, 'twilio_voice_call_post_dial_delay_seconds_sum', base),
+      total((s) => s.postDialDelaySeconds),
+    );
     for (const tag of carrier.tags) {
-      assert.equal(sampleValue(samples, 'twilio_voice_call_quality_tags_total', { call_type: base.call_type, tag }), 1, tag);
+      assert.equal(
+        sampleValue(samples, 'twilio_voice_call_quality_tags_total', { call_type: base.call_type, tag }),
+        1,
+        tag,
+      );
     }
     const sdkMos = client.edges.find((e) => e.edge === 'sdk_edge')?.inbound?.mosAvg;
     assert.ok(sdkMos !== undefined, 'client fixture has an SDK MOS');
@@ -46,13 +68,23 @@ test('each finalised call is counted once with its type, direction, state and wh
     const inbound = carrier.edges[0]?.inbound;
     assert.ok(inbound?.jitterAvgSeconds !== undefined);
     assert.equal(
-      sampleValue(samples, 'twilio_voice_call_jitter_seconds_sum', { ...base, edge: carrier.edges[0]?.edge ?? '', stream_direction: 'inbound' }),
+      sampleValue(samples, 'twilio_voice_call_jitter_seconds_sum', {
+        ...base,
+        edge: carrier.edges[0]?.edge ?? '',
+        stream_direction: 'inbound',
+      }),
       inbound.jitterAvgSeconds,
     );
     // A failed call that never connected records no connect duration.
     assert.equal(failed.connectDurationSeconds ?? 0, 0);
-    assert.equal(sampleValue(samples, 'twilio_voice_call_connect_duration_seconds_count', base), same.filter((s) => (s.connectDurationSeconds ?? 0) > 0).length);
-    assert.ok(same.includes(failed), 'the failed fixture shares the carrier call labels, so the count above proves it was skipped');
+    assert.equal(
+      sampleValue(samples, 'twilio_voice_call_connect_duration_seconds_count', base),
+      same.filter((s) => (s.connectDurationSeconds ?? 0) > 0).length,
+    );
+    assert.ok(
+      same.includes(failed),
+      'the failed fixture shares the carrier call labels, so the count above proves it was skipped',
+    );
   } finally {
     await h.stop();
   }
@@ -61,7 +93,10 @@ test('each finalised call is counted once with its type, direction, state and wh
 test('over the webhook, partial and predicted-complete summaries count nothing; the complete one counts the call once', async () => {
   const h = await startExporter();
   try {
-    const calls = async () => parseSamples(await h.scrape()).filter((s) => s.name === 'twilio_voice_calls_total').reduce((n, s) => n + s.value, 0);
+    const calls = async () =>
+      parseSamples(await h.scrape())
+        .filter((s) => s.name === 'twilio_voice_calls_total')
+        .reduce((n, s) => n + s.value, 0);
     const post = async (f: string, id?: string) => {
       const event = fixtureEnvelopeRaw(`call-summary/${f}.json`);
       const res = await h.post([id === undefined ? event : { ...event, id }]);

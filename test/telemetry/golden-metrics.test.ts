@@ -1,7 +1,7 @@
 // The /metrics text users and Prometheus read, for a fixed sequence of fixture events, compared with
-// test/golden/metrics.prom. Regenerate deliberately with `UPDATE_GOLDEN=1 node scripts/run-tests.mjs golden`.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+// test/golden/metrics.prom. Regenerate deliberately with `UPDATE_GOLDEN=1 npm run jest -- golden-metrics`.
+import { test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ManualClock } from '../../src/clock.js';
 import { listFixtures, loadFixtureEvents } from '../support/fixtures.js';
@@ -15,7 +15,9 @@ const VOLATILE = /^(voice_insights_exporter_webhook_request_duration_seconds_(?:
 export function normalise(text: string): string {
   return text
     .split('\n')
-    .map((line) => line.replace(VOLATILE, '$1 <volatile>').replace(/service_version="[^"]*"/, 'service_version="<version>"'))
+    .map((line) =>
+      line.replace(VOLATILE, '$1 <volatile>').replace(/service_version="[^"]*"/, 'service_version="<version>"'),
+    )
     .join('\n');
 }
 

@@ -1,6 +1,6 @@
 // Exactness of the interval metrics: counts, sums and the bucket each known value falls in.
-import { after, before, test } from 'node:test';
-import assert from 'node:assert/strict';
+import { afterAll, beforeAll, test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { gatewayMetric, sdkMetric } from '../support/events.js';
 import { startExporter, type Harness } from '../support/harness.js';
 import { parseSamples, sampleValue, type Sample } from '../support/prom.js';
@@ -15,27 +15,45 @@ const jitterMs = Array.from({ length: 20 }, (_, i) => i + 2);
 const rttMs = jitterMs.map((_, i) => (i % 4 === 0 ? 400 : 100));
 const mos = jitterMs.map((_, i) => (i < 5 ? 3.5 : 4.4));
 
-before(async () => {
+beforeAll(async () => {
   h = await startExporter();
   const sdk = jitterMs.map((j, i) =>
-    sdkMetric('exact-sdk', { jitter: j, rtt: rttMs[i], mos: mos[i], audio_in: 100, audio_out: 5000, packets_received: 50, packets_lost: i === 0 ? 1 : 0 }, {
-      second: i,
-      cumulative: { packets_received: 50 * (i + 1), packets_lost: 1, packets_sent: 51 * (i + 1) },
-    }),
+    sdkMetric(
+      'exact-sdk',
+      {
+        jitter: j,
+        rtt: rttMs[i],
+        mos: mos[i],
+        audio_in: 100,
+        audio_out: 5000,
+        packets_received: 50,
+        packets_lost: i === 0 ? 1 : 0,
+      },
+      {
+        second: i,
+        cumulative: { packets_received: 50 * (i + 1), packets_lost: 1, packets_sent: 51 * (i + 1) },
+      },
+    ),
   );
   // Gateway: 6 intervals, loss 0, 1, 5, 5.5, 0, 0 percent; cumulative totals that must never be added.
   const loss = [0, 1, 5, 5.5, 0, 0];
   const gateway = loss.map((pct, tick) =>
-    gatewayMetric('exact-gw', 'carrier_edge', 'inbound', { packets_received: 500 - tick, packets_lost: tick, packets_loss_percentage: pct }, {
-      tick,
-      cumulative: { packets_received: 500 * (tick + 1), packets_lost: 10, jitter_avg: 0.5 },
-    }),
+    gatewayMetric(
+      'exact-gw',
+      'carrier_edge',
+      'inbound',
+      { packets_received: 500 - tick, packets_lost: tick, packets_loss_percentage: pct },
+      {
+        tick,
+        cumulative: { packets_received: 500 * (tick + 1), packets_lost: 10, jitter_avg: 0.5 },
+      },
+    ),
   );
   const res = await h.post([...sdk, ...gateway]);
   assert.deepEqual(res.json, { accepted: 26, duplicate: 0, invalid: 0, unknown_type: 0 });
   samples = parseSamples(await h.scrape());
 });
-after(() => h.stop());
+afterAll(() => h.stop());
 
 const v = (name: string, labels: Record<string, string>) => sampleValue(samples, name, labels);
 
@@ -67,7 +85,11 @@ test('gateway loss from the interval percentage, as a ratio, cut exactly at 1 % 
   assert.equal(v('twilio_voice_interval_packet_loss_ratio_bucket', { ...CARRIER_IN, le: '0.05' }), 5);
   assert.equal(v('twilio_voice_interval_packet_loss_ratio_bucket', { ...CARRIER_IN, le: '0.1' }), 6);
   assert.ok(Math.abs((v('twilio_voice_interval_packet_loss_ratio_sum', CARRIER_IN) ?? NaN) - 0.115) < 1e-12);
-  assert.equal(v('twilio_voice_interval_jitter_seconds_count', CARRIER_IN), undefined, 'gateway intervals carry no jitter');
+  assert.equal(
+    v('twilio_voice_interval_jitter_seconds_count', CARRIER_IN),
+    undefined,
+    'gateway intervals carry no jitter',
+  );
 });
 
 test('packet counters equal the sums of interval values; cumulative totals are never added', () => {
@@ -95,6 +117,8 @@ test('active calls by edge counts each call once', () => {
 });
 
 test('event lag is receive time minus event time', () => {
-  const count = v('voice_insights_exporter_event_lag_seconds_count', { type: 'com.twilio.voice.insights.call-metrics.sdk' });
+  const count = v('voice_insights_exporter_event_lag_seconds_count', {
+    type: 'com.twilio.voice.insights.call-metrics.sdk',
+  });
   assert.equal(count, 20);
 });

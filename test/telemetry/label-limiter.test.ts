@@ -1,12 +1,33 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { LabelLimiter, looksLikeIdentifier, OVERFLOW_VALUE, UNKNOWN_VALUE } from '../../src/telemetry/label-limiter.js';
 
 test('identifiers are recognised, ordinary label values are not', () => {
-  for (const id of ['CA0de4d68035f5f8c77773b0db2daad3fa', '+14155550123', '415 555 0123', '10.1.2.3', 'fe80::1', 'sip:bob@example.com', 'client:alice', 'x'.repeat(65)]) {
+  for (const id of [
+    'CA0de4d68035f5f8c77773b0db2daad3fa',
+    '+14155550123',
+    '415 555 0123',
+    '10.1.2.3',
+    'fe80::1',
+    'sip:bob@example.com',
+    'client:alice',
+    'x'.repeat(65),
+  ]) {
     assert.ok(looksLikeIdentifier(id), id);
   }
-  for (const ok of ['pcmu', 'opus', 'us1', 'de1', 'high-jitter', 'network-quality-warning-raised', 'call.connected', 'outbound_api', 'ERROR', 'g729', '31600']) {
+  for (const ok of [
+    'pcmu',
+    'opus',
+    'us1',
+    'de1',
+    'high-jitter',
+    'network-quality-warning-raised',
+    'call.connected',
+    'outbound_api',
+    'ERROR',
+    'g729',
+    '31600',
+  ]) {
     assert.ok(!looksLikeIdentifier(ok), ok);
   }
 });

@@ -1,6 +1,6 @@
 // The export queue never loses a span silently: what it cannot deliver is counted by reason.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '@jest/globals';
+import assert from '../support/assert.js';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
@@ -30,11 +30,14 @@ function backend(answer: (n: number) => ExportResultCode): SpanExporter & { rece
       received.push(spans);
       done({ code: answer(received.length - 1) });
     },
-    shutdown: async () => undefined,
+    shutdown: () => Promise.resolve(),
   };
 }
 
-function emitter(exporter: SpanExporter, opts: { maxQueuedSpans?: number; giveUpAfterMs?: number; clock?: ManualClock } = {}) {
+function emitter(
+  exporter: SpanExporter,
+  opts: { maxQueuedSpans?: number; giveUpAfterMs?: number; clock?: ManualClock } = {},
+) {
   const counts = { failures: 0, queue_full: 0, gave_up: 0 };
   const clock = opts.clock ?? new ManualClock();
   const e = createTraceEmitter({
@@ -70,7 +73,10 @@ test('spans keep their ids, times, events and status; a refused batch is retried
 });
 
 test('a full queue refuses new spans and counts them as queue_full', async () => {
-  const { e, counts } = emitter(backend(() => ExportResultCode.SUCCESS), { maxQueuedSpans: 2 });
+  const { e, counts } = emitter(
+    backend(() => ExportResultCode.SUCCESS),
+    { maxQueuedSpans: 2 },
+  );
   e.emit([span(1), span(2)]);
   e.emit([span(3)]);
   assert.equal(counts.queue_full, 1);
