@@ -52,7 +52,17 @@ const envSchema = z.object({
   BASIC_AUTH_PASSWORD: z.string().optional(),
   INSECURE_ACCEPT_UNSIGNED: bool(false),
   DATA_DIR: z.string().min(1).default('./data'),
+  // unset: embedded SQLite in DATA_DIR; memory: process memory (tests, development); redis:// reserved.
+  STORE_URL: z.string().trim().optional(),
+  STORE_MAX_BYTES: positiveInt(1024 * MiB, 64 * 1024),
+  // FULL survives power loss; NORMAL survives a process kill but may lose the last commits on power loss.
+  STORE_SYNC: z.enum(['full', 'normal']).default('full'),
   MAX_BODY_BYTES: positiveInt(MiB, 1024),
+  // Twilio batches a few events per delivery; a cap stops one signed body of 300k tiny elements stalling the server.
+  MAX_EVENTS_PER_REQUEST: positiveInt(1000),
+  MAX_CONNECTIONS: positiveInt(1024, 1),
+  HEADERS_TIMEOUT_MS: positiveInt(10_000, 100),
+  REQUEST_TIMEOUT_MS: positiveInt(30_000, 100),
   // Twilio retries for up to 4 h (reference section 5); DESIGN asks for at least 5 h of dedup memory.
   DEDUP_TTL_SECONDS: positiveInt(6 * HOUR_S, 5 * HOUR_S),
   DEDUP_MAX_ENTRIES: positiveInt(2_000_000, 1000),
@@ -92,7 +102,14 @@ export interface Config {
   basicAuth: { user: string; password: string } | undefined;
   insecureAcceptUnsigned: boolean;
   dataDir: string;
+  store: StoreSetting;
+  storeMaxBytes: number;
+  storeSync: 'full' | 'normal';
   maxBodyBytes: number;
+  maxEventsPerRequest: number;
+  maxConnections: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
   dedupTtlSeconds: number;
   dedupMaxEntries: number;
   deadLetterMaxBytes: number;
@@ -110,6 +127,8 @@ export interface Config {
   maxPendingCalls: number;
   exposePii: boolean;
 }
+
+export type StoreSetting = { kind: 'embedded' } | { kind: 'memory' } | { kind: 'redis'; url: string };
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
@@ -132,7 +151,9 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const metricsExporters = e.OTEL_METRICS_EXPORTER.length === 0 ? ['prometheus'] : e.OTEL_METRICS_EXPORTER;
   const unknownExporters = metricsExporters.filter((x) => !['prometheus', 'otlp', 'none'].includes(x));
   if (unknownExporters.length > 0) problems.push('OTEL_METRICS_EXPORTER: values must be among prometheus, otlp, none');
-  if (problems.length > 0) return { ok: false, problems };
+  const store = storeSetting(e.STORE_URL);
+  if (typeof store === 'string') problems.push(`STORE_URL: ${store}`);
+  if (problems.length > 0 || typeof store === 'string') return { ok: false, problems };
   return {
     ok: true,
     config: {
@@ -147,7 +168,14 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       basicAuth: hasUser ? { user: e.BASIC_AUTH_USER ?? '', password: e.BASIC_AUTH_PASSWORD ?? '' } : fromUrl,
       insecureAcceptUnsigned: e.INSECURE_ACCEPT_UNSIGNED,
       dataDir: e.DATA_DIR,
+      store,
+      storeMaxBytes: e.STORE_MAX_BYTES,
+      storeSync: e.STORE_SYNC,
       maxBodyBytes: e.MAX_BODY_BYTES,
+      maxEventsPerRequest: e.MAX_EVENTS_PER_REQUEST,
+      maxConnections: e.MAX_CONNECTIONS,
+      headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
       dedupTtlSeconds: e.DEDUP_TTL_SECONDS,
       dedupMaxEntries: e.DEDUP_MAX_ENTRIES,
       deadLetterMaxBytes: e.DEAD_LETTER_MAX_BYTES,
@@ -177,6 +205,14 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   };
 }
 
+/** STORE_URL -> where state lives, or a problem (never echoing the URL: it may hold a password). */
+function storeSetting(url: string | undefined): StoreSetting | string {
+  if (url === undefined || url === '') return { kind: 'embedded' };
+  if (url === 'memory:') return { kind: 'memory' };
+  if (/^rediss?:\/\//i.test(url)) return 'redis:// and rediss:// stores are not available in this version';
+  return 'must be unset (embedded store in DATA_DIR), memory:, or redis://';
+}
+
 /** Basic-auth credentials embedded in the sink URL (https://user:pass@host/events), as Twilio sends them. */
 function userinfo(url: string): { user: string; password: string } | undefined {
   const u = new URL(url);
@@ -198,7 +234,13 @@ export function describeConfig(c: Config): Record<string, string | number | bool
     basicAuth: c.basicAuth === undefined ? 'off' : 'on',
     insecureAcceptUnsigned: c.insecureAcceptUnsigned,
     dataDir: c.dataDir,
+    store: c.store.kind === 'embedded' ? `embedded SQLite in ${c.dataDir} (sync ${c.storeSync})` : c.store.kind,
+    storeMaxBytes: c.storeMaxBytes,
     maxBodyBytes: c.maxBodyBytes,
+    maxEventsPerRequest: c.maxEventsPerRequest,
+    maxConnections: c.maxConnections,
+    headersTimeoutMs: c.headersTimeoutMs,
+    requestTimeoutMs: c.requestTimeoutMs,
     dedupTtlSeconds: c.dedupTtlSeconds,
     dedupMaxEntries: c.dedupMaxEntries,
     deadLetterMaxBytes: c.deadLetterMaxBytes,

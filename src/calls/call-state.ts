@@ -15,6 +15,8 @@ export interface CallState {
   latestAt: number | undefined;
   /** Call events, each once, in arrival order (sorted when emitted). */
   events: CallEventRecord[];
+  /** CloudEvent ids of every call event applied (kept or dropped): applying one again changes nothing. */
+  eventIds: string[];
   droppedEvents: number;
   /** Best summary so far: complete > predicted-complete > partial, then higher processing_version. */
   summary: CallSummaryRecord | undefined;
@@ -39,6 +41,7 @@ export function newCallState(callSid: string, accountSid: string | undefined, no
     earliestAt: undefined,
     latestAt: undefined,
     events: [],
+    eventIds: [],
     droppedEvents: 0,
     summary: undefined,
   };
