@@ -7,6 +7,8 @@ export type ErrorKind =
   | 'forbidden'
   | 'not_found'
   | 'method_not_allowed'
+  /** The client was too slow sending its request: node already answered 408 and closed the connection. */
+  | 'request_timeout'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'not_ready';

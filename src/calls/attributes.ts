@@ -2,6 +2,7 @@
 // Caller and callee numbers, IPs, SIP URIs and client identities are left out unless EXPOSE_PII is
 // set: traces often travel to third-party backends with looser access than the contact center.
 import type { CallEventRecord, CallSummaryRecord, EdgeDirectionQuality, Party } from '../events/types.js';
+import { redactPii } from './redact.js';
 import type { AttrValue, Attrs } from './span-data.js';
 
 export function put(attrs: Attrs, key: string, value: AttrValue | undefined): void {
@@ -75,21 +76,27 @@ function qualityAttributes(a: Attrs, prefix: string, q: EdgeDirectionQuality | u
   put(a, `${prefix}.rtt_avg_seconds`, q.rttAvgSeconds);
 }
 
-/** Gateway names already carry their group ("call.connected"); SDK names do not ("high-jitter"). */
-export function eventName(e: CallEventRecord): string {
-  return e.name.startsWith(`${e.group}.`) ? e.name : `${e.group}.${e.name}`;
+/**
+ * Gateway names already carry their group ("call.connected"); SDK names do not ("high-jitter").
+ * Name and group are open strings: with PII hidden, a phone number or IP inside them is redacted.
+ */
+export function eventName(e: CallEventRecord, exposePii: boolean): string {
+  const name = e.name.startsWith(`${e.group}.`) ? e.name : `${e.group}.${e.name}`;
+  return exposePii ? name : redactPii(name);
 }
 
 export function eventAttributes(e: CallEventRecord, exposePii: boolean): Attrs {
+  const text = (value: string): string => (exposePii ? value : redactPii(value));
+  const optText = (value: string | undefined) => (value === undefined ? undefined : text(value));
   const a: Attrs = {
-    'twilio.event.group': e.group,
-    'twilio.event.name': e.name,
+    'twilio.event.group': text(e.group),
+    'twilio.event.name': text(e.name),
     'twilio.event.level': e.level,
     'twilio.event.source': e.source,
   };
-  put(a, 'twilio.edge', e.edge);
-  put(a, 'twilio.edge_location', e.edgeLocation);
-  put(a, 'twilio.region', e.region);
+  put(a, 'twilio.edge', optText(e.edge));
+  put(a, 'twilio.edge_location', optText(e.edgeLocation));
+  put(a, 'twilio.region', optText(e.region));
   put(a, 'twilio.error.code', e.errorCode);
   put(a, 'twilio.error.message', e.errorMessage);
   put(a, 'twilio.metric.threshold', e.metricThreshold);

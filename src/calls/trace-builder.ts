@@ -52,7 +52,7 @@ function callStatus(s: CallSummaryRecord | undefined): SpanData['status'] {
 }
 
 function spanEvent(e: CallEventRecord, opts: BuildOptions): SpanEventData {
-  return { name: eventName(e), timeMs: e.timestamp, attributes: eventAttributes(e, opts.exposePii) };
+  return { name: eventName(e, opts.exposePii), timeMs: e.timestamp, attributes: eventAttributes(e, opts.exposePii) };
 }
 
 /** A call event that arrived after the root span was exported. */

@@ -1,7 +1,8 @@
 // The CloudEvents envelope around every Twilio Event Streams event (reference §1.2), validated
-// tolerantly: only `id`, `type` and a decodable `data` are required. `datacontenttype` is ignored
-// (generated Twilio examples put a timestamp there), `time` may be missing or garbage, and `data`
-// may arrive as a JSON-encoded string (reference §8.1, §8.2).
+// tolerantly: only `id` and `type` are required. `datacontenttype` is ignored (generated Twilio
+// examples put a timestamp there), `time` may be missing or garbage, and `data` may arrive as a
+// JSON-encoded string (reference §8.1, §8.2). A `data` that cannot be decoded is reported on the
+// envelope (`dataIssue`) for the family schema to fail: the event is dead-lettered, the delivery kept.
 import { z } from 'zod';
 import type { Envelope, FieldIssue } from './family.js';
 import type { EnvelopeInfo, EventType } from './types.js';
@@ -138,9 +139,11 @@ export function parseEnvelope(element: unknown): ParseEnvelopeResult {
     };
   }
   const { id, type, dataschema, time } = parsed.data;
-  const decoded = decodeData(parsed.data.data);
-  if (!decoded.ok) return { ok: false, issues: [decoded.issue], id, type };
   const info: EnvelopeInfo = { id, type, time, ...parseDataschema(dataschema) };
+  const decoded = decodeData(parsed.data.data);
+  // With a usable id and type this is a CloudEvent: undecodable data is its family schema's failure
+  // (dead-lettered under 2xx), never a reason to refuse the whole delivery with a 400 Twilio drops.
+  if (!decoded.ok) return { ok: true, envelope: { info, data: undefined, dataIssue: decoded.issue } };
   return { ok: true, envelope: { info, data: decoded.data } };
 }
 

@@ -7,13 +7,21 @@ import { convertCallMetric } from './call-metrics.js';
 import { convertCallSummary } from './call-summary.js';
 import { convertSinkTest } from './test-event.js';
 
+/** A `data` the envelope could not decode fails every family's schema, at path `data`. */
+function withDecodedData<T>(convert: Converter<T>): Converter<T> {
+  return (envelope) =>
+    envelope.dataIssue === undefined ? convert(envelope) : { ok: false, issues: [envelope.dataIssue] };
+}
+
 export const FAMILIES: Readonly<Record<EventType, Converter<ConvertedEvent>>> = Object.freeze({
-  'com.twilio.voice.insights.call-event.gateway': convertCallEvent('gateway'),
-  'com.twilio.voice.insights.call-event.sdk': convertCallEvent('sdk'),
-  'com.twilio.voice.insights.call-metrics.gateway': convertCallMetric('gateway'),
-  'com.twilio.voice.insights.call-metrics.sdk': convertCallMetric('sdk'),
-  'com.twilio.voice.insights.call-summary.partial': convertCallSummary('partial'),
-  'com.twilio.voice.insights.call-summary.predicted-complete': convertCallSummary('predicted-complete'),
-  'com.twilio.voice.insights.call-summary.complete': convertCallSummary('complete'),
-  'com.twilio.eventstreams.test-event': convertSinkTest,
+  'com.twilio.voice.insights.call-event.gateway': withDecodedData(convertCallEvent('gateway')),
+  'com.twilio.voice.insights.call-event.sdk': withDecodedData(convertCallEvent('sdk')),
+  'com.twilio.voice.insights.call-metrics.gateway': withDecodedData(convertCallMetric('gateway')),
+  'com.twilio.voice.insights.call-metrics.sdk': withDecodedData(convertCallMetric('sdk')),
+  'com.twilio.voice.insights.call-summary.partial': withDecodedData(convertCallSummary('partial')),
+  'com.twilio.voice.insights.call-summary.predicted-complete': withDecodedData(
+    convertCallSummary('predicted-complete'),
+  ),
+  'com.twilio.voice.insights.call-summary.complete': withDecodedData(convertCallSummary('complete')),
+  'com.twilio.eventstreams.test-event': withDecodedData(convertSinkTest),
 });

@@ -15,6 +15,12 @@ export type ConvertResult<T> = { ok: true; value: T } | { ok: false; issues: Fie
 export interface Envelope {
   info: EnvelopeInfo;
   data: unknown;
+  /**
+   * Set when `data` is present but neither an object nor a JSON string of one (an array, a number, bad
+   * JSON); `data` is then undefined. The event still has a usable `id` and `type`, so this is the
+   * family schema's failure (the event is dead-lettered, the delivery answered 2xx), not the envelope's.
+   */
+  dataIssue?: FieldIssue | undefined;
 }
 
 /** A family's converter: envelope in, plain record out. Pure: no clock, no I/O. */

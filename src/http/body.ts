@@ -3,6 +3,7 @@
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import { ExporterError } from '../errors.js';
+import { isNodeTimeout } from './http-server.js';
 
 /** Event Streams posts JSON; CloudEvents JSON media types are accepted too. */
 const JSON_TYPES = ['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json', '+json'];
@@ -30,6 +31,10 @@ export async function readRawBody(ctx: Context, limit: number): Promise<Buffer> 
     const type = typeof err === 'object' && err !== null && 'type' in err ? err.type : undefined;
     if (type === 'entity.too.large')
       throw new ExporterError('payload_too_large', `body is larger than MAX_BODY_BYTES (${limit})`);
+    // REQUEST_TIMEOUT_MS expired: node has already written 408 and destroyed the socket, so count it as that.
+    if (isNodeTimeout(ctx.req.socket.errored)) {
+      throw new ExporterError('request_timeout', 'body not received within REQUEST_TIMEOUT_MS', 'request_timeout');
+    }
     // Aborted or truncated uploads: not Twilio's final word, so 400 is safe (it could not have read it either).
     throw new ExporterError('bad_request', 'body could not be read completely', 'body_incomplete');
   }

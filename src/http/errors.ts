@@ -11,12 +11,13 @@ const STATUS: Record<ErrorKind, number> = {
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
   not_ready: 503,
 };
 
-export function errorFunnel(metrics: SelfMetrics, logger: Logger) {
+export function errorFunnel(metrics: Pick<SelfMetrics, 'request'>, logger: Logger) {
   return async function funnel(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
     try {

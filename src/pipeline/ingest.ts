@@ -24,6 +24,7 @@ export interface IngestDeps {
   handlers: readonly EventHandlers[];
   metrics: SelfMetrics;
   logger: Logger;
+  maxEventsPerRequest: number;
 }
 
 export class Ingest {
@@ -34,7 +35,7 @@ export class Ingest {
 
   /** Decodes and records one request body; throws ExporterError('bad_request') if it holds no CloudEvents. */
   async ingestBody(raw: Buffer): Promise<IngestReport> {
-    return this.ingest(decodeBody(raw), this.deps.clock.now());
+    return this.ingest(decodeBody(raw, this.deps.maxEventsPerRequest), this.deps.clock.now());
   }
 
   async ingest(elements: readonly unknown[], receivedAt: number): Promise<IngestReport> {

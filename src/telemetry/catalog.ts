@@ -24,8 +24,8 @@ export interface MetricDef {
 /** Label values of a metric, typed by its catalog row. */
 export type LabelsOf<D extends MetricDef> = { [K in D['labels'][number]]: string };
 
-/** Status codes the webhook can answer (DESIGN section 3). */
-export const WEBHOOK_CODES = ['200', '400', '401', '403', '404', '405', '413', '415', '500', '503'] as const;
+/** Status codes the webhook can answer (DESIGN section 3); 408 is node's own answer to a client too slow to send its request. */
+export const WEBHOOK_CODES = ['200', '400', '401', '403', '404', '405', '408', '413', '415', '500', '503'] as const;
 export const EVENT_OUTCOMES = ['accepted', 'duplicate', 'invalid', 'unknown_type'] as const;
 export type EventOutcome = (typeof EVENT_OUTCOMES)[number];
 export const SIGNATURE_FAILURE_REASONS = [

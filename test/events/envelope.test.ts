@@ -7,6 +7,7 @@ import {
   parseEnvelope,
 } from '../../src/events/envelope.js';
 import { FAMILIES } from '../../src/events/families.js';
+import { EVENT_TYPES } from '../../src/events/types.js';
 import { loadFixtureEvents } from '../support/fixtures.js';
 
 const base = {
@@ -84,16 +85,28 @@ describe('parseEnvelope', () => {
     assert.deepEqual(parseOk({ ...base, data: '{"call_sid":"CA1"}' }).data, { call_sid: 'CA1' });
   });
 
-  test('data that is not an object nor a JSON-object string is an issue at data', () => {
+  test('data that is not an object nor a JSON-object string passes the envelope with an issue at data', () => {
     for (const data of ['{"call_sid":', '[1,2]', '"text"', 'null', 'plain words', 42, true, [{ call_sid: 'CA1' }]]) {
-      const failed = parseFail({ ...base, data });
-      assert.deepEqual(
-        failed.issues.map((issue) => issue.path),
-        ['data'],
-        JSON.stringify(data),
-      );
-      assert.equal(failed.id, base.id, 'id is still reported for the dead-letter entry');
-      assert.equal(failed.type, base.type);
+      const envelope = parseOk({ ...base, data });
+      assert.equal(envelope.info.id, base.id, JSON.stringify(data));
+      assert.equal(envelope.info.type, base.type);
+      assert.equal(envelope.data, undefined);
+      assert.equal(envelope.dataIssue?.path, 'data', JSON.stringify(data));
+    }
+    assert.equal(parseOk(base).dataIssue, undefined);
+  });
+
+  test('undecodable data is a schema failure of every family, at path data', () => {
+    for (const type of EVENT_TYPES) {
+      for (const data of [[{ call_sid: 'CA1' }], '{"call_sid":', 42]) {
+        const envelope = parseOk({ ...base, type, data });
+        const converted = FAMILIES[type](envelope);
+        assert.ok(!converted.ok, `${type} with data ${JSON.stringify(data)} must fail its schema`);
+        assert.deepEqual(
+          converted.issues.map((issue) => issue.path),
+          ['data'],
+        );
+      }
     }
   });
 
@@ -138,13 +151,13 @@ describe('parseEnvelope', () => {
 
   test('issue messages never echo payload values', () => {
     const secret = 'sk_live_SECRET_e3b0c44298fc1c14';
-    const failures = [
-      parseFail({ ...base, id: secret.repeat(20) }),
-      parseFail({ ...base, type: { secret } }),
-      parseFail({ ...base, data: `${secret} not json` }),
-      parseFail({ ...base, data: JSON.stringify([secret]) }),
-    ];
+    const failures = [parseFail({ ...base, id: secret.repeat(20) }), parseFail({ ...base, type: { secret } })];
     for (const failed of failures) assert.ok(!JSON.stringify(failed.issues).includes(secret));
+    for (const data of [`${secret} not json`, JSON.stringify([secret]), [secret]]) {
+      const issue = parseOk({ ...base, data }).dataIssue;
+      assert.ok(issue !== undefined);
+      assert.ok(!JSON.stringify(issue).includes(secret));
+    }
   });
 });
 

@@ -40,9 +40,10 @@ const INVALID: Record<string, { stage: 'envelope' | 'schema'; paths: string[] }>
     stage: 'schema',
     paths: ['data.sip_edge.interval.packets_loss_percentage'],
   },
-  'invalid/envelope-data-string-not-json.json': { stage: 'envelope', paths: ['data'] },
+  // With a usable id and type, undecodable data fails the family schema (dead-lettered under 2xx), not the envelope.
+  'invalid/call-summary-data-string-not-json.json': { stage: 'schema', paths: ['data'] },
   'invalid/envelope-id-missing.json': { stage: 'envelope', paths: ['id'] },
-  'invalid/call-summary-data-is-array.json': { stage: 'envelope', paths: ['data'] },
+  'invalid/call-summary-data-is-array.json': { stage: 'schema', paths: ['data'] },
   'invalid/call-event-group-missing.json': { stage: 'schema', paths: ['data.group'] },
   'invalid/call-event-timestamp-unparsable-no-time.json': { stage: 'schema', paths: ['data.timestamp'] },
   'invalid/call-event-no-timestamp-no-time.json': { stage: 'schema', paths: ['data.timestamp'] },

@@ -25,6 +25,8 @@ const DEFAULT_SEED = 0x5eed_2025;
 const SEED = (process.env['SWEEP_SEED'] === undefined ? DEFAULT_SEED : Number(process.env['SWEEP_SEED'])) >>> 0;
 const TOKEN = 'sweep-token-7c1e0b5a9d';
 const MAX_BODY_BYTES = 1024 * 1024;
+/** MAX_EVENTS_PER_REQUEST (its default): longer arrays are refused with 413 before any element is examined. */
+const MAX_EVENTS = 1000;
 const CONCURRENCY = 8;
 /** Twilio itself gives up after 5 s; twice that leaves room for a busy 2-core machine. */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -503,7 +505,11 @@ const families: Family[] = [
     name: 'long-array',
     count: 12,
     make: (rng) => {
-      const n = 10_000;
+      // At the cap every element is examined; past it the body is refused on its length alone (413).
+      const n = rng.bool(0.3) ? rng.int(MAX_EVENTS + 1, 10_000) : MAX_EVENTS;
+      const over = n > MAX_EVENTS;
+      const bad = over ? [413] : [400];
+      const ok = over ? [413] : [200];
       const kind = rng.pick([
         'empty-objects',
         'nulls',
@@ -519,40 +525,40 @@ const families: Family[] = [
           return {
             note: `${n} x {}`,
             body: Buffer.from(`[${new Array<string>(n).fill('{}').join(',')}]`),
-            expect: [400],
+            expect: bad,
           };
         case 'nulls':
           return {
             note: `${n} x null`,
             body: Buffer.from(`[${new Array<string>(n).fill('null').join(',')}]`),
-            expect: [400],
+            expect: bad,
           };
         case 'empty-arrays':
           return {
             note: `${n} x []`,
             body: Buffer.from(`[${new Array<string>(n).fill('[]').join(',')}]`),
-            expect: [400],
+            expect: bad,
           };
         case 'same-id': {
           const id = freshId(rng);
           const events = Array.from({ length: n }, () => ({ id, type: 'com.example.unknown' }));
-          return wrap(rng, b, events, `${n} tiny events sharing one id`, { expect: [200] });
+          return wrap(rng, b, events, `${n} tiny events sharing one id`, { expect: ok });
         }
         case 'unique-unknown': {
           const events = Array.from({ length: n }, () => ({ id: freshId(rng), type: `x.${rng.hex(4)}` }));
-          return wrap(rng, b, events, `${n} tiny events of unknown types`, { expect: [200] });
+          return wrap(rng, b, events, `${n} tiny events of unknown types`, { expect: ok });
         }
         case 'known-type-no-data': {
           const events = Array.from({ length: n }, () => ({
             id: freshId(rng),
             type: rng.pick(EVENT_TYPES.slice(0, 7)),
           }));
-          return wrap(rng, b, events, `${n} known-type events without data`, { expect: [200] });
+          return wrap(rng, b, events, `${n} known-type events without data`, { expect: ok });
         }
         default: {
           const events: unknown[] = Array.from({ length: n - 1 }, () => ({}));
           events.splice(rng.int(0, n - 1), 0, validEvent(rng));
-          return wrap(rng, b, events, `${n - 1} x {} around one valid event`, { expect: [200] });
+          return wrap(rng, b, events, `${n - 1} x {} around one valid event`, { expect: ok });
         }
       }
     },
@@ -868,7 +874,12 @@ describe('signed hostile bodies against the built server', () => {
     await ensureBuilt();
     plan = planCases();
     child = await spawnExporter({
-      env: { TWILIO_AUTH_TOKEN: TOKEN, MAX_BODY_BYTES: String(MAX_BODY_BYTES), LOG_LEVEL: 'warn' },
+      env: {
+        TWILIO_AUTH_TOKEN: TOKEN,
+        MAX_BODY_BYTES: String(MAX_BODY_BYTES),
+        MAX_EVENTS_PER_REQUEST: String(MAX_EVENTS),
+        LOG_LEVEL: 'warn',
+      },
       captureBytes: 256 * 1024,
     });
   });

@@ -44,3 +44,19 @@ test('per metric and label, the first N values pass, later ones fold, known ones
   assert.equal(limiter.value('m', 'codec', ''), UNKNOWN_VALUE);
   assert.deepEqual(overflows, ['m/codec']);
 });
+
+test('an event name or group with a phone number or IP inside never becomes a label value', () => {
+  const overflows: string[] = [];
+  const limiter = new LabelLimiter(100, (m, l) => overflows.push(`${m}/${l}`));
+  const metric = 'twilio_voice_call_events_total';
+  for (const [label, value] of [
+    ['name', 'call.forwarded.to.+14155550123'],
+    ['name', 'dialed 415 555 0123'],
+    ['group', 'call 198.51.100.23'],
+    ['group', 'ice-2001:db8::42'],
+  ] as const) {
+    assert.equal(limiter.value(metric, label, value), OVERFLOW_VALUE, value);
+  }
+  assert.equal(limiter.value(metric, 'name', 'call.connected'), 'call.connected');
+  assert.equal(overflows.length, 4);
+});
