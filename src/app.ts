@@ -1,18 +1,23 @@
 // Composition root: builds and wires the parts; no behaviour of its own.
 // Closures below may name parts built further down: they only run once everything exists.
-import { createServer as createHttpServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CallAssembler } from './calls/assembler.js';
+import { randomUUID } from 'node:crypto';
+import { CallAssembler, type CallEffect } from './calls/assembler.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
+import { createWebhookHttpServer } from './http/http-server.js';
 import { createWebhookApp } from './http/server.js';
 import type { Logger } from './logger.js';
+import { Backpressure } from './pipeline/backpressure.js';
 import { sinkTestLogger } from './pipeline/handlers.js';
 import { Ingest } from './pipeline/ingest.js';
 import { Readiness } from './pipeline/readiness.js';
 import { FileDeadLetterSink } from './store/dead-letter.js';
-import { MemoryCallStore } from './store/memory-call-store.js';
-import { MemoryDedupStore } from './store/memory-dedup.js';
+import { MemoryPersistence } from './store/memory-persistence.js';
+import type { Persistence } from './store/persistence.js';
+import { SqlitePersistence } from './store/sqlite-persistence.js';
+import { StagedStore, type StoreTx } from './store/staged-store.js';
 import { createCallMetricsRecorder } from './telemetry/call-metrics-recorder.js';
 import { createCallOutcomeRecorder, type CallOutcomeRecorder } from './telemetry/call-outcome-recorder.js';
 import { LabelLimiter } from './telemetry/label-limiter.js';
@@ -20,24 +25,40 @@ import { createMetricsServer } from './telemetry/metrics-server.js';
 import { createOtlpSpanExporter } from './telemetry/otlp-traces.js';
 import { createTelemetry, type Telemetry } from './telemetry/providers.js';
 import { createSelfMetrics, type SelfMetrics } from './telemetry/self-metrics.js';
-import { createTraceEmitter, type TraceEmitter } from './telemetry/trace-emitter.js';
+import { SpanShipper } from './telemetry/span-shipper.js';
 
 /** How often idle calls are looked for; small against the 45 min default idle timeout. */
 const SWEEP_INTERVAL_MS = 30_000;
+/** How often store counts (self-metrics, bounds) are refreshed, and a failing store is probed. */
+const REFRESH_INTERVAL_MS = 1_000;
+/** How often expired dedup ids and tombstones are compacted away. */
+const COMPACT_INTERVAL_MS = 60_000;
 
 export interface App {
   readiness: Readiness;
-  ingest: Ingest;
+  ingest: Ingest<StoreTx>;
+  store: StagedStore;
   telemetry: Telemetry;
   metrics: SelfMetrics;
-  /** Once-per-call metrics; the call trace finaliser records each call here exactly once. */
+  /** Once-per-call metrics; recorded after the commit that finalised the call, exactly once. */
   callOutcomes: CallOutcomeRecorder;
   calls: CallAssembler;
-  traces: TraceEmitter;
+  traces: SpanShipper;
   /** Listens on PORT and METRICS_PORT (0 = any free port) and returns the bound ports. */
   start(): Promise<{ webhookPort: number; metricsPort: number }>;
-  /** Stops accepting, lets in-flight requests finish, flushes files and telemetry. */
+  /** Stops accepting, lets in-flight requests finish and commit, and closes the store (open calls stay in it). */
   stop(): Promise<void>;
+}
+
+function openPersistence(config: Config): Persistence {
+  switch (config.store.kind) {
+    case 'memory':
+      return new MemoryPersistence();
+    case 'embedded':
+      return SqlitePersistence.open({ dir: config.dataDir, sync: config.storeSync });
+    case 'redis':
+      throw new Error('redis:// stores are not available in this version');
+  }
 }
 
 export async function createApp(config: Config, deps: { clock: Clock; logger: Logger }): Promise<App> {
@@ -52,35 +73,47 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     otlpMetrics: config.otlpMetrics,
     onExportFailure: (signal) => metrics.exportFailure(signal),
   });
-  const dedup = new MemoryDedupStore({
-    ttlSeconds: config.dedupTtlSeconds,
-    maxEntries: config.dedupMaxEntries,
-    clock,
-    onEarlyEviction: (count) => metrics.dedupEarlyEviction(count),
-  });
-  const callStore = new MemoryCallStore(clock, config.dedupTtlSeconds * 1000);
-  const metrics = createSelfMetrics(telemetry.meter, {
-    dedupIds: () => dedup.size(),
-    ready: () => readiness.isReady(),
-    callsInFlight: () => callStore.pendingCount(),
-    traceQueue: () => traces.queued(),
-  });
   const deadLetters = new FileDeadLetterSink(config.dataDir, config.deadLetterMaxBytes);
+  let persistence: Persistence;
   try {
     await deadLetters.open();
+    persistence = openPersistence(config);
   } catch (err) {
-    logger.error({ err, dataDir: config.dataDir }, 'DATA_DIR is not writable; the webhook answers 503 until it is');
-    readiness.set('data_dir', `DATA_DIR ${config.dataDir} is not writable`);
+    logger.error({ err, dataDir: config.dataDir }, 'DATA_DIR is not usable; the webhook answers 503 until it is');
+    readiness.set('data_dir', `DATA_DIR ${config.dataDir} is not writable: ${err instanceof Error ? err.message : ''}`);
+    persistence = new MemoryPersistence();
   }
+  if (!persistence.durable) logger.warn('STORE_URL=memory: state lives in process memory; a restart loses open calls');
+  const store = new StagedStore(persistence, {
+    clock,
+    dedupTtlMs: config.dedupTtlSeconds * 1000,
+    tombstoneTtlMs: config.dedupTtlSeconds * 1000,
+    onFlush: (err) => backpressure.onFlush(err),
+    onOutboxWritten: () => traces.notify(),
+  });
+  const backpressure = new Backpressure({
+    readiness,
+    counts: () => store.counts(),
+    maxBytes: config.storeMaxBytes,
+    maxOutboxSpans: config.traces?.queueMaxSpans ?? Number.MAX_SAFE_INTEGER,
+    probe: () => store.probe(),
+  });
+  await backpressure.refresh();
+  const metrics = createSelfMetrics(telemetry.meter, {
+    dedupIds: () => store.countsNow().dedupIds,
+    ready: () => readiness.isReady(),
+    callsInFlight: () => store.countsNow().pendingCalls,
+    traceQueue: () => store.countsNow().outboxSpans,
+  });
 
   const limiter = new LabelLimiter(config.metricLabelMaxValues, (metric, label) =>
     metrics.labelOverflow(metric, label),
   );
   const callOutcomes = createCallOutcomeRecorder(telemetry.meter, limiter);
-  const traces = createTraceEmitter({
+  const traces = new SpanShipper({
+    outbox: store,
     resource: telemetry.resource,
     exporter: config.traces === undefined ? undefined : createOtlpSpanExporter(config.traces.protocol),
-    maxQueuedSpans: config.traces?.queueMaxSpans ?? 0,
     retryInitialMs: config.traces?.retryInitialMs ?? 1000,
     retryMaxMs: 5 * 60_000,
     giveUpAfterMs: config.traces?.giveUpAfterMs ?? 0,
@@ -89,7 +122,10 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
       metrics.exportFailure('traces');
       warnExportFailure();
     },
-    onDropped: (reason, spans) => metrics.spansDropped(reason, spans),
+    onDropped: (reason, spans, detail) => {
+      metrics.spansDropped(reason, spans);
+      logger.warn({ reason, spans, detail }, 'spans left the outbox unexported');
+    },
   });
   // One warning a minute at most: a backend outage should be visible in logs without flooding them.
   let lastExportWarning = Number.NEGATIVE_INFINITY;
@@ -97,38 +133,62 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     if (clock.now() - lastExportWarning < 60_000) return;
     lastExportWarning = clock.now();
     logger.warn(
-      { queuedSpans: traces.queued() },
+      { waitingSpans: backpressure.counts.outboxSpans },
       'OTLP trace export failed; retrying with backoff. Check OTEL_EXPORTER_OTLP_ENDPOINT',
     );
   };
+  const applyEffects = (effects: readonly CallEffect[]) => {
+    for (const e of effects) {
+      if (e.kind === 'finalised') {
+        if (e.summary !== undefined) callOutcomes.record(e.summary);
+        metrics.traceFinalised(e.reason);
+      } else metrics.lateData(e.late, e.outcome);
+    }
+  };
   const calls = new CallAssembler({
-    store: callStore,
+    index: store,
+    lease: store,
+    store,
     clock,
-    emitSpans: (spans) => traces.emit(spans),
-    recordOutcome: (summary) => callOutcomes.record(summary),
-    onFinalised: (reason) => metrics.traceFinalised(reason),
-    onLateData: (kind, outcome) => metrics.lateData(kind, outcome),
+    onEffects: applyEffects,
     exposePii: config.exposePii,
     idleTimeoutMs: config.callIdleTimeoutMs,
     maxPendingCalls: config.maxPendingCalls,
+    holder: randomUUID(),
   });
-  const handlers = [sinkTestLogger(logger), createCallMetricsRecorder(telemetry.meter, limiter, clock), calls];
-  const ingest = new Ingest({ clock, dedup, deadLetters, handlers, metrics, logger });
+  const observers = [sinkTestLogger(logger), createCallMetricsRecorder(telemetry.meter, limiter, clock)];
+  const ingest = new Ingest<StoreTx>({
+    clock,
+    store,
+    deadLetters,
+    stages: [calls],
+    observers,
+    metrics,
+    logger,
+    maxEventsPerRequest: config.maxEventsPerRequest,
+  });
 
   const koa = createWebhookApp(config, { ingest, readiness, metrics, logger });
-  const handleRequest = koa.callback();
-  // Koa's handler settles its own errors (ctx.onerror); node:http ignores the returned promise either way.
-  const webhookServer = createHttpServer((req, res) => void handleRequest(req, res));
-  // Twilio waits 5 s for an answer; a client holding a request open longer is not Twilio.
-  webhookServer.requestTimeout = 30_000;
-  webhookServer.headersTimeout = 10_000;
-  webhookServer.keepAliveTimeout = 65_000;
+  const handle = koa.callback();
+  const webhookServer = createWebhookHttpServer((req, res) => void handle(req, res), config, {
+    onHeadersTimeout: () => metrics.request(408, 0),
+  });
   const metricsServer = createMetricsServer(telemetry.prometheus);
-  let sweepTimer: NodeJS.Timeout | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const every = (ms: number, what: string, fn: () => unknown) => {
+    const t = setInterval(() => {
+      Promise.resolve()
+        .then(fn)
+        .catch((err: unknown) => logger.error({ err }, `${what} failed`));
+    }, ms);
+    t.unref();
+    timers.push(t);
+  };
 
   return {
     readiness,
     ingest,
+    store,
     telemetry,
     metrics,
     callOutcomes,
@@ -137,22 +197,26 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     async start() {
       const webhookPort = await listen(webhookServer, config.port, config.host);
       const metricsPort = await listen(metricsServer, config.metricsPort, config.metricsHost);
-      sweepTimer = setInterval(() => {
-        calls.sweep().catch((err: unknown) => logger.error({ err }, 'idle call sweep failed'));
-      }, SWEEP_INTERVAL_MS);
-      sweepTimer.unref();
+      every(SWEEP_INTERVAL_MS, 'idle call sweep', () => calls.sweep());
+      every(REFRESH_INTERVAL_MS, 'store count refresh', () => backpressure.refresh());
+      every(COMPACT_INTERVAL_MS, 'store compaction', () => store.compact());
+      // Entries left by the process before (a crash, a backend outage) go out now.
+      traces.notify();
       readiness.clear('starting');
       return { webhookPort, metricsPort };
     },
     async stop() {
       readiness.set('shutdown', 'shutting down');
-      if (sweepTimer !== undefined) clearInterval(sweepTimer);
+      for (const t of timers) clearInterval(t);
       await Promise.all([close(webhookServer), close(metricsServer)]);
       await deadLetters.close();
       await traces
         .flush(2_000)
-        .catch((err: unknown) => logger.warn({ err: String(err) }, 'trace export queue not drained at shutdown'));
+        .catch((err: unknown) =>
+          logger.warn({ err: String(err) }, 'span outbox not drained at shutdown; it stays for the next start'),
+        );
       await traces.shutdown();
+      store.close();
       await telemetry.shutdown();
     },
   };

@@ -88,8 +88,8 @@ async function replay(file: string, opts: { finalisePending?: boolean }): Promis
   const logger = createLogger(config.logLevel);
   const app = await createApp(config, { clock: systemClock, logger });
   const report = await replayFile(file, app.ingest, () => systemClock.now());
-  const pendingCalls = app.calls.pendingCount();
-  // Without the durable store, calls still waiting for their complete summary end with this process.
+  const pendingCalls = await app.calls.pendingCount();
+  // Calls still waiting for their complete summary stay in the store for the next start, unless asked.
   const finalised = opts.finalisePending === true ? await app.calls.sweep(Number.NEGATIVE_INFINITY) : 0;
   await app.traces
     .flush(60_000)

@@ -221,7 +221,7 @@ const traces = (): PanelDef[] => [
   }),
   timeseries({
     title: 'Spans dropped per second by reason',
-    description: 'Spans given up: queue_full (TRACE_QUEUE_MAX_SPANS reached) or gave_up (export failed for TRACE_EXPORT_GIVE_UP_SECONDS). These are lost.',
+    description: 'Spans that left the outbox unexported: gave_up (export failed for TRACE_EXPORT_GIVE_UP_SECONDS) or rejected (the backend refused the entry outright). These are lost.',
     unit: 'cps',
     expectData: true,
     width: 8,

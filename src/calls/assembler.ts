@@ -2,157 +2,125 @@
 // ~90 s (events), ~10 min (partials) and up to 30 min (complete) after the call, in any order and at
 // least once (https://www.twilio.com/docs/voice/voice-insights/event-streams/call-insights-events),
 // so a call stays pending until its complete summary or until it has been idle for a while.
-// Finalisation emits the root span and records the once-per-call metrics, exactly once per call.
+// Each input is one atomic update of the call's stored record (call-reducer.ts); finalisation writes
+// the tombstone and the root span to the outbox in the same commit, and its effects (once-per-call
+// metrics) run only after that commit, so each happens exactly once per call.
 import type { Clock } from '../clock.js';
-import type { CallEventRecord, CallMetricSample, CallSummaryRecord } from '../events/types.js';
-import type { EventHandlers, EventMeta } from '../pipeline/dispatch.js';
-import type { CallStore } from '../store/call-store.js';
+import type { AcceptedEvent } from '../pipeline/dispatch.js';
+import type { AfterCommit, IngestTx, StateStage, TxSource } from '../pipeline/ports.js';
 import {
-  addEvent,
-  applySummary,
-  isNewerSummary,
-  newCallState,
-  touch,
-  type CallState,
-  type FinaliseReason,
-} from './call-state.js';
-import type { SpanData } from './span-data.js';
-import { KeyedLock } from './keyed-lock.js';
-import { buildLateEventSpan, buildLateSummarySpan, buildRootSpan } from './trace-builder.js';
+  reduceCallEvent,
+  reduceCallMetric,
+  reduceCallSummary,
+  reduceFinalise,
+  type CallEffect,
+  type ReduceContext,
+} from './call-reducer.js';
+import type { CallIndex, CallTx, LeasePort } from './ports.js';
 
-export type LateKind = 'call-event' | 'call-summary' | 'call-metric';
+export type { CallEffect, LateKind } from './call-reducer.js';
+
+/** Calls finalised per unit of work by the sweep; bounds one transaction's size. */
+const SWEEP_BATCH = 500;
+const SWEEP_LEASE = 'idle-sweep';
+/** Three missed sweeps (every 30 s) and another process takes the sweep over. */
+const SWEEP_LEASE_MS = 90_000;
 
 export interface CallAssemblerDeps {
-  store: CallStore;
+  index: CallIndex;
+  lease: LeasePort;
+  /** Units of work for the sweep (requests bring their own). */
+  store: TxSource<IngestTx & CallTx>;
   clock: Clock;
-  /** Receives finished spans (root and late); telemetry/ exports them. */
-  emitSpans: (spans: SpanData[]) => void;
-  /** Once-per-call metrics for a finalised call that had a summary. */
-  recordOutcome: (summary: CallSummaryRecord) => void;
-  onFinalised: (reason: FinaliseReason) => void;
-  onLateData: (kind: LateKind, outcome: 'late_span' | 'ignored') => void;
+  /** Runs after the commit that made the effects durable. */
+  onEffects: (effects: readonly CallEffect[]) => void;
   exposePii: boolean;
   idleTimeoutMs: number;
   maxPendingCalls: number;
+  /** This process, for the sweep lease. */
+  holder: string;
 }
 
-export class CallAssembler implements EventHandlers {
-  private readonly lock = new KeyedLock();
-
+export class CallAssembler implements StateStage<CallTx> {
   constructor(private readonly deps: CallAssemblerDeps) {}
 
-  onCallEvent(event: CallEventRecord, meta: EventMeta): Promise<void> {
-    return this.lock.run(event.callSid, () => this.callEvent(event, meta));
+  async apply(events: readonly AcceptedEvent[], tx: CallTx): Promise<AfterCommit> {
+    const effects: CallEffect[] = [];
+    const base = { now: this.deps.clock.now(), exposePii: this.deps.exposePii };
+    let touched = false;
+    for (const { record, meta } of events) {
+      const ctx: ReduceContext = { ...base, eventId: meta.info.id, receivedAt: meta.receivedAt };
+      switch (record.kind) {
+        case 'call-event':
+          effects.push(...(await tx.update(record.callSid, (c) => reduceCallEvent(c, record, ctx))));
+          touched = true;
+          break;
+        case 'call-metric':
+          effects.push(...(await tx.update(record.callSid, (c) => reduceCallMetric(c, record, ctx))));
+          touched = true;
+          break;
+        case 'call-summary':
+          effects.push(...(await tx.update(record.callSid, (c) => reduceCallSummary(c, record, ctx))));
+          touched = true;
+          break;
+        case 'sink-test':
+          break;
+      }
+    }
+    if (touched) effects.push(...(await this.makeRoom(tx)));
+    return () => this.deps.onEffects(effects);
   }
 
-  onCallMetric(sample: CallMetricSample): Promise<void> {
-    return this.lock.run(sample.callSid, () => this.callMetric(sample));
+  /**
+   * A full store makes room by finalising the least recently active calls early, rather than refusing
+   * data (MAX_PENDING_CALLS bounds memory and disk; finalised_by=capacity says why).
+   */
+  private async makeRoom(tx: CallTx): Promise<CallEffect[]> {
+    const effects: CallEffect[] = [];
+    let excess = (await this.deps.index.pendingCount()) - this.deps.maxPendingCalls;
+    if (excess <= 0) return effects;
+    const ctx = { now: this.deps.clock.now(), exposePii: this.deps.exposePii };
+    const oldest = await this.deps.index.idleCalls(Number.MAX_SAFE_INTEGER, excess);
+    for (const callSid of oldest) {
+      if (excess-- <= 0) break;
+      effects.push(...(await tx.update(callSid, (c) => reduceFinalise(c, 'capacity', ctx))));
+    }
+    return effects;
   }
 
-  onCallSummary(summary: CallSummaryRecord, meta: EventMeta): Promise<void> {
-    return this.lock.run(summary.callSid, () => this.callSummary(summary, meta));
-  }
-
-  onSinkTest(): void {}
-
-  /** Finalises every call idle for longer than `idleMs` (default CALL_IDLE_TIMEOUT); called periodically. */
+  /**
+   * Finalises every call idle for longer than `idleMs` (default CALL_IDLE_TIMEOUT); called periodically.
+   * Only the holder of the sweep lease sweeps, so with a shared store one replica finalises each call.
+   */
   async sweep(idleMs = this.deps.idleTimeoutMs): Promise<number> {
-    const idle = await this.deps.store.idleSince(this.deps.clock.now() - idleMs);
+    if (!(await this.deps.lease.acquire(SWEEP_LEASE, this.deps.holder, SWEEP_LEASE_MS))) return 0;
     let finalised = 0;
-    for (const callSid of idle) {
-      finalised += await this.lock.run(callSid, async () => {
-        // Data may have arrived since the scan: only a call still pending and still idle is finalised.
-        const state = await this.deps.store.getPending(callSid);
-        if (state === undefined || state.lastActivityAt >= this.deps.clock.now() - idleMs) return 0;
-        await this.finalise(state, 'idle');
-        return 1;
-      });
+    for (;;) {
+      const now = this.deps.clock.now();
+      const before = now - idleMs;
+      const idle = await this.deps.index.idleCalls(before, SWEEP_BATCH);
+      if (idle.length === 0) break;
+      const tx = this.deps.store.begin();
+      const effects: CallEffect[] = [];
+      try {
+        for (const callSid of idle) {
+          const ctx = { now, exposePii: this.deps.exposePii };
+          effects.push(...(await tx.update(callSid, (c) => reduceFinalise(c, 'idle', ctx, before))));
+        }
+        await tx.commit();
+      } catch (err) {
+        tx.abort();
+        throw err;
+      }
+      this.deps.onEffects(effects);
+      const done = effects.filter((e) => e.kind === 'finalised').length;
+      finalised += done;
+      if (done === 0 || idle.length < SWEEP_BATCH) break;
     }
     return finalised;
   }
 
-  pendingCount(): number {
-    return this.deps.store.pendingCount();
-  }
-
-  private async callEvent(event: CallEventRecord, meta: EventMeta): Promise<void> {
-    if (await this.deps.store.getFinalised(event.callSid)) {
-      this.deps.emitSpans([buildLateEventSpan(event, meta.info.id, this.options())]);
-      this.deps.onLateData('call-event', 'late_span');
-      return;
-    }
-    const state = await this.pending(event.callSid, event.accountSid);
-    touch(state, event.timestamp, this.deps.clock.now(), event.accountSid);
-    addEvent(state, event);
-    await this.deps.store.putPending(state);
-  }
-
-  /** Samples are metrics, not span events; they only widen the call's time range and keep it active. */
-  private async callMetric(sample: CallMetricSample): Promise<void> {
-    if (await this.deps.store.getFinalised(sample.callSid)) {
-      this.deps.onLateData('call-metric', 'ignored');
-      return;
-    }
-    const state = await this.pending(sample.callSid, sample.accountSid);
-    touch(state, sample.timestamp, this.deps.clock.now(), sample.accountSid);
-    await this.deps.store.putPending(state);
-  }
-
-  private async callSummary(summary: CallSummaryRecord, meta: EventMeta): Promise<void> {
-    const finalised = await this.deps.store.getFinalised(summary.callSid);
-    if (finalised) {
-      // A repeat of what the root span already says is no news; anything newer goes out as a late span.
-      if (!isNewerSummary(summary, { stage: finalised.summaryStage, processingVersion: finalised.processingVersion })) {
-        this.deps.onLateData('call-summary', 'ignored');
-        return;
-      }
-      this.deps.emitSpans([buildLateSummarySpan(summary, meta.info.id, meta.receivedAt, this.options())]);
-      await this.deps.store.putFinalised({
-        ...finalised,
-        summaryStage: summary.stage,
-        processingVersion: summary.processingVersion,
-      });
-      this.deps.onLateData('call-summary', 'late_span');
-      return;
-    }
-    const state = await this.pending(summary.callSid, summary.accountSid);
-    touch(state, undefined, this.deps.clock.now(), summary.accountSid);
-    applySummary(state, summary);
-    if (state.summary?.stage === 'complete') await this.finalise(state, 'complete');
-    else await this.deps.store.putPending(state);
-  }
-
-  private async pending(callSid: string, accountSid: string | undefined): Promise<CallState> {
-    const existing = await this.deps.store.getPending(callSid);
-    if (existing) return existing;
-    // A full store makes room by finalising the least recently active call early, rather than refusing
-    // data. That call is finalised under its own lock; no cycle is possible, since only a call that is
-    // not pending yet ever waits here, and only for a pending one.
-    while (this.deps.store.pendingCount() >= this.deps.maxPendingCalls) {
-      const oldest = await this.deps.store.oldestPending();
-      if (oldest === undefined) break;
-      await this.lock.run(oldest, async () => {
-        const state = await this.deps.store.getPending(oldest);
-        if (state !== undefined) await this.finalise(state, 'capacity');
-      });
-    }
-    return newCallState(callSid, accountSid, this.deps.clock.now());
-  }
-
-  private async finalise(state: CallState, reason: FinaliseReason): Promise<void> {
-    await this.deps.store.markFinalised({
-      callSid: state.callSid,
-      finalisedAt: this.deps.clock.now(),
-      reason,
-      summaryStage: state.summary?.stage,
-      processingVersion: state.summary?.processingVersion ?? 0,
-    });
-    if (state.summary) this.deps.recordOutcome(state.summary);
-    this.deps.emitSpans([buildRootSpan(state, reason, this.options())]);
-    this.deps.onFinalised(reason);
-  }
-
-  private options() {
-    return { exposePii: this.deps.exposePii };
+  pendingCount(): Promise<number> {
+    return this.deps.index.pendingCount();
   }
 }

@@ -15,12 +15,12 @@ export interface EventMeta {
   receivedAt: number;
 }
 
-/** A stage fed by the pipeline. Handlers may be async (a durable or shared store); events of one request are handed over in order. */
+/** A stage fed with committed events, after their commit (metrics recorders, logs); events of one request in order. */
 export interface EventHandlers {
-  onCallMetric(record: CallMetricSample, meta: EventMeta): void | Promise<void>;
-  onCallEvent(record: CallEventRecord, meta: EventMeta): void | Promise<void>;
-  onCallSummary(record: CallSummaryRecord, meta: EventMeta): void | Promise<void>;
-  onSinkTest(record: SinkTestRecord, meta: EventMeta): void | Promise<void>;
+  onCallMetric(record: CallMetricSample, meta: EventMeta): void;
+  onCallEvent(record: CallEventRecord, meta: EventMeta): void;
+  onCallSummary(record: CallSummaryRecord, meta: EventMeta): void;
+  onSinkTest(record: SinkTestRecord, meta: EventMeta): void;
 }
 
 export interface AcceptedEvent {
@@ -28,21 +28,21 @@ export interface AcceptedEvent {
   meta: EventMeta;
 }
 
-export async function dispatch(events: readonly AcceptedEvent[], handlers: readonly EventHandlers[]): Promise<void> {
+export function dispatch(events: readonly AcceptedEvent[], handlers: readonly EventHandlers[]): void {
   for (const { record, meta } of events) {
     for (const h of handlers) {
       switch (record.kind) {
         case 'call-metric':
-          await h.onCallMetric(record, meta);
+          h.onCallMetric(record, meta);
           break;
         case 'call-event':
-          await h.onCallEvent(record, meta);
+          h.onCallEvent(record, meta);
           break;
         case 'call-summary':
-          await h.onCallSummary(record, meta);
+          h.onCallSummary(record, meta);
           break;
         case 'sink-test':
-          await h.onSinkTest(record, meta);
+          h.onSinkTest(record, meta);
           break;
         default:
           unreachable(record);

@@ -244,6 +244,23 @@ export class StagedStore implements CallIndex, LeasePort, OutboxPort {
     if (wroteOutbox) this.opts.onOutboxWritten?.();
   }
 
+  /**
+   * Tries a real write while commits fail (disk full, store unwritable): what the failed flush left
+   * staged if anything, else a tiny lease row, so readiness recovers only when writes work again.
+   */
+  probe(): void {
+    if (this.calls.size > 0 || this.outboxAdd.length > 0 || this.outboxDelete.size > 0) {
+      this.flush();
+      return;
+    }
+    try {
+      this.persistence.lease('store-probe', 'probe', this.opts.clock.now(), 1);
+      this.opts.onFlush?.(undefined);
+    } catch (err) {
+      this.opts.onFlush?.(err);
+    }
+  }
+
   // --- queries for the sweep, the capacity bound and self-metrics ---------------------------------
 
   idleCalls(before: number, limit: number): Promise<string[]> {
@@ -276,13 +293,18 @@ export class StagedStore implements CallIndex, LeasePort, OutboxPort {
   }
 
   counts(): Promise<StoreCounts> {
-    return Promise.resolve({
+    return Promise.resolve(this.countsNow());
+  }
+
+  /** The counts now, synchronously: both backends live in this process. */
+  countsNow(): StoreCounts {
+    return {
       dedupIds: this.persistence.countClaims(),
       pendingCalls: this.pendingCountNow(),
       outboxEntries: this.outbox.entries,
       outboxSpans: this.outbox.spans,
       bytes: this.persistence.sizeBytes(),
-    });
+    };
   }
 
   size(): Promise<{ entries: number; spans: number }> {

@@ -67,7 +67,7 @@ export function createSelfMetrics(meter: Meter, probes: SelfMetricsProbes) {
     lateData(kind: string, outcome: 'late_span' | 'ignored'): void {
       late.add(1, { kind, outcome });
     },
-    spansDropped(reason: 'queue_full' | 'gave_up', count: number): void {
+    spansDropped(reason: 'gave_up' | 'rejected', count: number): void {
       dropped.add(count, { reason });
     },
     labelOverflow(metric: string, label: string): void {

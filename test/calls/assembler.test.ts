@@ -1,5 +1,6 @@
-// CallAssembler without HTTP: real CloudEvents converted by the real event families, routed by the
-// real dispatcher into an assembler with a MemoryCallStore, a ManualClock and capturing callbacks.
+// CallAssembler without HTTP: real CloudEvents converted by the real event families, applied in a unit
+// of work on the memory state store exactly as the pipeline does (claim, apply, commit, effects), with
+// a ManualClock; spans are read from the store's outbox as they are committed.
 import { describe, test } from '@jest/globals';
 import assert from '../support/assert.js';
 import { CallAssembler, type LateKind } from '../../src/calls/assembler.js';
@@ -10,8 +11,10 @@ import { ManualClock } from '../../src/clock.js';
 import { parseEnvelope } from '../../src/events/envelope.js';
 import { FAMILIES } from '../../src/events/families.js';
 import { isEventType, type CallSummaryRecord } from '../../src/events/types.js';
-import { dispatch, type AcceptedEvent } from '../../src/pipeline/dispatch.js';
-import { MemoryCallStore } from '../../src/store/memory-call-store.js';
+import type { AcceptedEvent } from '../../src/pipeline/dispatch.js';
+import type { CallState } from '../../src/calls/call-state.js';
+import { MemoryPersistence } from '../../src/store/memory-persistence.js';
+import { StagedStore } from '../../src/store/staged-store.js';
 import { callSid, gatewayMetric, sdkEvent, sdkMetric } from '../support/events.js';
 import { T0, gatewayEvent, iso, retarget, summaryFor } from '../support/span-tree.js';
 
@@ -21,7 +24,8 @@ const IDLE_TIMEOUT_MS = 45 * 60_000;
 
 interface Rig {
   clock: ManualClock;
-  store: MemoryCallStore;
+  store: StagedStore;
+  pending(callSid: string): Promise<CallState | undefined>;
   assembler: CallAssembler;
   spans: SpanData[];
   outcomes: CallSummaryRecord[];
@@ -38,21 +42,46 @@ function rig(opts: { maxPendingCalls?: number; exposePii?: boolean } = {}): Rig 
   const outcomes: CallSummaryRecord[] = [];
   const finalised: FinaliseReason[] = [];
   const late: Rig['late'] = [];
-  const store = new MemoryCallStore(clock, 6 * 3600_000);
+  const persistence = new MemoryPersistence();
+  let shipped = 0;
+  const store = new StagedStore(persistence, {
+    clock,
+    dedupTtlMs: 6 * 3600_000,
+    tombstoneTtlMs: 6 * 3600_000,
+    onOutboxWritten: () => {
+      for (const entry of persistence.outboxPeek(Number.MAX_SAFE_INTEGER, shipped)) {
+        spans.push(...entry.spans);
+        shipped = entry.seq;
+      }
+    },
+  });
   const assembler = new CallAssembler({
+    index: store,
+    lease: store,
     store,
     clock,
-    emitSpans: (s) => spans.push(...s),
-    recordOutcome: (summary) => outcomes.push(summary),
-    onFinalised: (reason) => finalised.push(reason),
-    onLateData: (kind, outcome) => late.push({ kind, outcome }),
+    onEffects: (effects) => {
+      for (const e of effects) {
+        if (e.kind === 'finalised') {
+          if (e.summary !== undefined) outcomes.push(e.summary);
+          finalised.push(e.reason);
+        } else late.push({ kind: e.late, outcome: e.outcome });
+      }
+    },
     exposePii: opts.exposePii ?? false,
     idleTimeoutMs: IDLE_TIMEOUT_MS,
     maxPendingCalls: opts.maxPendingCalls ?? 100_000,
+    holder: 'test',
   });
   return {
     clock,
     store,
+    async pending(callSid) {
+      const tx = store.begin();
+      const current = await tx.update(callSid, (c) => ({ next: undefined, result: c }));
+      tx.abort();
+      return current?.status === 'pending' ? current.state : undefined;
+    },
     assembler,
     spans,
     outcomes,
@@ -68,7 +97,11 @@ function rig(opts: { maxPendingCalls?: number; exposePii?: boolean } = {}): Rig 
         if (!converted.ok) throw new Error(`${info.type} rejected: ${JSON.stringify(converted.issues)}`);
         return { record: converted.value, meta: { info, receivedAt: clock.now() } };
       });
-      await dispatch(accepted, [assembler]);
+      const tx = store.begin();
+      await tx.claim(accepted.map((a) => a.meta.info.id));
+      const after = await assembler.apply(accepted, tx);
+      await tx.commit();
+      after();
     },
     roots: () => spans.filter((s) => s.parentSpanId === undefined),
   };
@@ -102,7 +135,7 @@ describe('CallAssembler: events and summaries in any order', () => {
       sdkMetric('asm-events-first', { jitter: 4 }, { second: 30 }),
     );
     assert.equal(r.spans.length, 0, 'nothing is emitted before the complete summary');
-    assert.equal(r.assembler.pendingCount(), 1);
+    assert.equal(await r.assembler.pendingCount(), 1);
     await r.deliver(summaryFor(COMPLETE, sid, { processingVersion: 4, start: START, end: END }));
 
     const root = only(r.spans, 'span');
@@ -125,7 +158,7 @@ describe('CallAssembler: events and summaries in any order', () => {
     assert.equal(r.outcomes.length, 1, 'recordOutcome called once');
     assert.equal(r.outcomes[0]?.stage, 'complete');
     assert.deepEqual(r.finalised, ['complete']);
-    assert.equal(r.assembler.pendingCount(), 0);
+    assert.equal(await r.assembler.pendingCount(), 0);
     assert.deepEqual(r.late, []);
   });
 
@@ -167,7 +200,7 @@ describe('CallAssembler: events and summaries in any order', () => {
     assert.equal(r.spans.length, 0, 'partials and predicted-complete do not finalise');
     assert.equal(r.outcomes.length, 0, 'nor record the once-per-call outcome');
 
-    const pending = await r.store.getPending(sid);
+    const pending = await r.pending(sid);
     assert.equal(pending?.summary?.stage, 'predicted-complete', 'the pending call keeps predicted-complete');
     assert.equal(pending?.summary?.processingVersion, 2);
     assert.equal(pending?.summary?.endTime, END);
@@ -373,7 +406,7 @@ describe('CallAssembler: finalisation without a complete summary', () => {
     r.clock.advance(10_001);
     assert.equal(await r.assembler.sweep(), 1);
     assert.equal(only(r.spans, 'span').attributes['twilio.call_sid'], callSid('asm-sweep-old'));
-    assert.equal(r.assembler.pendingCount(), 1);
+    assert.equal(await r.assembler.pendingCount(), 1);
   });
 
   test('MAX_PENDING_CALLS: a new call finalises the least recently active call (reason capacity)', async () => {
@@ -392,7 +425,7 @@ describe('CallAssembler: finalisation without a complete summary', () => {
     assert.equal(root.attributes['twilio.finalised_by'], 'capacity');
     assert.equal(root.attributes['twilio.summary.state'], 'none');
     assert.deepEqual(r.finalised, ['capacity']);
-    assert.equal(r.assembler.pendingCount(), 2);
+    assert.equal(await r.assembler.pendingCount(), 2);
     // Data for a pending call never evicts anything.
     await r.deliver(sdkEvent('asm-cap-a', 'connection', 'disconnected-by-local', 'INFO', 9));
     assert.equal(r.spans.length, 1);
@@ -485,6 +518,22 @@ describe('CallAssembler: redaction', () => {
 // The CallStore interface is async so that a durable or shared store can do I/O, and the pipeline
 // feeds handlers from concurrent webhook requests (dispatch orders events within one request only).
 // These calls overlap exactly as two requests would once the store awaits anything.
+describe('CallAssembler: each event applies once by its CloudEvent id', () => {
+  test('an event applied again (a retry whose first request failed after staging) is on the root span once', async () => {
+    const r = rig();
+    const name = 'asm-idempotent';
+    const ev = sdkEvent(name, 'connection', 'accepted-by-remote', 'INFO', 3);
+    await r.deliver(ev);
+    await r.deliver(ev);
+    await r.deliver(summaryFor(COMPLETE, callSid(name), { processingVersion: 4, start: START, end: END }));
+    const root = only(r.spans, 'span');
+    assert.deepEqual(
+      root.events.map((e) => e.name),
+      ['connection.accepted-by-remote'],
+    );
+  });
+});
+
 describe('CallAssembler: concurrent deliveries for one call', () => {
   test('two events for a new call delivered concurrently are both on the root span', async () => {
     const r = rig();

@@ -228,7 +228,7 @@ for (const protocol of PROTOCOLS) {
           );
           assert.equal(spans.length, 1, 'exactly once');
           assert.equal(rootOf(spans).traceId, call.sid.slice(2).toLowerCase());
-          assert.equal(rig.h.app.traces.queued(), 0);
+          assert.equal((await rig.h.app.store.size()).spans, 0);
         },
         { failFirst: 1, retryAfterSeconds: 0 },
       );
@@ -246,7 +246,7 @@ for (const protocol of PROTOCOLS) {
           assert.equal(refused, 2, 'the backend refused the first two requests');
           assert.equal(spans.length, 1, 'exactly once');
           assert.equal(rootOf(spans).traceId, call.sid.slice(2).toLowerCase());
-          assert.equal(rig.h.app.traces.queued(), 0);
+          assert.equal((await rig.h.app.store.size()).spans, 0);
           const scrape = await rig.h.scrape();
           assert.equal(sampleValue(scrape, 'voice_insights_exporter_export_failures_total', { signal: 'traces' }), 2);
           assert.equal(

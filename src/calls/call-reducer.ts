@@ -1,0 +1,132 @@
+// The call's state machine as pure functions: (stored record, input) -> { next record, spans for the
+// outbox, effects }. No clock, no I/O, no mutation of the input: a shared store may run one twice
+// after a conflicting write, and a durable store commits `next` and the spans together. Effects
+// (metrics, counts) are applied by the caller only after that commit.
+// Each event applies once by its CloudEvent id, so a retried or replayed event changes nothing.
+import type { CallEventRecord, CallMetricSample, CallSummaryRecord } from '../events/types.js';
+import {
+  addEvent,
+  applySummary,
+  isNewerSummary,
+  newCallState,
+  touch,
+  type CallState,
+  type FinaliseReason,
+} from './call-state.js';
+import type { CallChange, StoredCall } from './ports.js';
+import { buildLateEventSpan, buildLateSummarySpan, buildRootSpan, type BuildOptions } from './trace-builder.js';
+
+export type LateKind = 'call-event' | 'call-summary' | 'call-metric';
+
+export type CallEffect =
+  | { kind: 'finalised'; reason: FinaliseReason; summary: CallSummaryRecord | undefined }
+  | { kind: 'late'; late: LateKind; outcome: 'late_span' | 'ignored' };
+
+export interface ReduceContext extends BuildOptions {
+  /** Epoch ms now (receive time of the request, or the sweep's time). */
+  now: number;
+  /** The CloudEvent id of the input. */
+  eventId: string;
+  receivedAt: number;
+}
+
+type Change = CallChange<CallEffect[]>;
+
+const unchanged: Change = { next: undefined, result: [] };
+
+function copy(state: CallState): CallState {
+  return { ...state, events: [...state.events], eventIds: [...state.eventIds] };
+}
+
+function pendingState(current: StoredCall | undefined, callSid: string, accountSid: string | undefined, now: number) {
+  return current?.status === 'pending' ? copy(current.state) : newCallState(callSid, accountSid, now);
+}
+
+export function reduceCallEvent(current: StoredCall | undefined, event: CallEventRecord, ctx: ReduceContext): Change {
+  if (current?.status === 'finalised') {
+    return {
+      next: undefined,
+      outbox: [buildLateEventSpan(event, ctx.eventId, ctx)],
+      result: [{ kind: 'late', late: 'call-event', outcome: 'late_span' }],
+    };
+  }
+  if (current?.state.eventIds.includes(ctx.eventId) === true) return unchanged;
+  const state = pendingState(current, event.callSid, event.accountSid, ctx.now);
+  touch(state, event.timestamp, ctx.now, event.accountSid);
+  addEvent(state, event);
+  state.eventIds.push(ctx.eventId);
+  return { next: { status: 'pending', state }, result: [] };
+}
+
+/** Samples are metrics, not span events; they only widen the call's time range and keep it active. */
+export function reduceCallMetric(
+  current: StoredCall | undefined,
+  sample: CallMetricSample,
+  ctx: ReduceContext,
+): Change {
+  if (current?.status === 'finalised') {
+    return { next: undefined, result: [{ kind: 'late', late: 'call-metric', outcome: 'ignored' }] };
+  }
+  const state = pendingState(current, sample.callSid, sample.accountSid, ctx.now);
+  touch(state, sample.timestamp, ctx.now, sample.accountSid);
+  return { next: { status: 'pending', state }, result: [] };
+}
+
+export function reduceCallSummary(
+  current: StoredCall | undefined,
+  summary: CallSummaryRecord,
+  ctx: ReduceContext,
+): Change {
+  if (current?.status === 'finalised') {
+    const t = current.tombstone;
+    // A repeat of what the root span already says is no news; anything newer goes out as a late span.
+    if (!isNewerSummary(summary, { stage: t.summaryStage, processingVersion: t.processingVersion })) {
+      return { next: undefined, result: [{ kind: 'late', late: 'call-summary', outcome: 'ignored' }] };
+    }
+    return {
+      next: {
+        status: 'finalised',
+        tombstone: { ...t, summaryStage: summary.stage, processingVersion: summary.processingVersion },
+      },
+      outbox: [buildLateSummarySpan(summary, ctx.eventId, ctx.receivedAt, ctx)],
+      result: [{ kind: 'late', late: 'call-summary', outcome: 'late_span' }],
+    };
+  }
+  const state = pendingState(current, summary.callSid, summary.accountSid, ctx.now);
+  touch(state, undefined, ctx.now, summary.accountSid);
+  applySummary(state, summary);
+  if (state.summary?.stage === 'complete') return finalise(state, 'complete', ctx);
+  return { next: { status: 'pending', state }, result: [] };
+}
+
+/**
+ * Finalises a pending call (idle sweep, capacity bound). With `idleBefore`, only a call still idle is
+ * finalised: data may have arrived between the sweep's scan and this update.
+ */
+export function reduceFinalise(
+  current: StoredCall | undefined,
+  reason: FinaliseReason,
+  ctx: Omit<ReduceContext, 'eventId' | 'receivedAt'>,
+  idleBefore?: number,
+): Change {
+  if (current?.status !== 'pending') return unchanged;
+  if (idleBefore !== undefined && current.state.lastActivityAt >= idleBefore) return unchanged;
+  return finalise(current.state, reason, ctx);
+}
+
+function finalise(state: CallState, reason: FinaliseReason, ctx: Pick<ReduceContext, 'now' | 'exposePii'>): Change {
+  return {
+    next: {
+      status: 'finalised',
+      tombstone: {
+        callSid: state.callSid,
+        finalisedAt: ctx.now,
+        reason,
+        summaryStage: state.summary?.stage,
+        processingVersion: state.summary?.processingVersion ?? 0,
+      },
+    },
+    outbox: [buildRootSpan(state, reason, ctx)],
+    result: [{ kind: 'finalised', reason, summary: state.summary }],
+  };
+}

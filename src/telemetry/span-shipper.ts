@@ -1,0 +1,192 @@
+// Drains the durable span outbox to the OTLP backend. An entry leaves the outbox only after the
+// backend accepted it, was given up (older than TRACE_EXPORT_GIVE_UP_SECONDS while the backend keeps
+// failing), or was quarantined (the backend refuses it outright, even alone). The SDK's
+// BatchSpanProcessor drops silently when full and cannot say whether a batch was accepted, so it is
+// not used (https://opentelemetry.io/docs/specs/otel/trace/sdk/#span-exporter). With traces switched
+// off (OTEL_TRACES_EXPORTER=none) entries are discarded as they are committed.
+// Retries: the OTLP/HTTP transport itself retries 429/502/503/504 honouring Retry-After within its
+// export timeout; past that, this loop backs off exponentially with jitter, up to retryMaxMs.
+// A batch refused with a permanent status (400, 413, other 4xx) is split in halves until the one entry
+// the backend will never take is found and quarantined, so it blocks nothing behind it.
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import type { OutboxEntry, OutboxPort } from './outbox-port.js';
+import { toReadableSpan } from './to-otlp-span.js';
+
+export type DropReason = 'gave_up' | 'rejected';
+
+export interface SpanShipperOptions {
+  outbox: OutboxPort;
+  resource: Resource;
+  /** undefined: traces are switched off (OTEL_TRACES_EXPORTER=none); the outbox is then not drained. */
+  exporter: SpanExporter | undefined;
+  retryInitialMs: number;
+  retryMaxMs: number;
+  giveUpAfterMs: number;
+  maxBatchSpans?: number;
+  now: () => number;
+  random?: () => number;
+  onExportFailure: (status: number | undefined) => void;
+  onDropped: (reason: DropReason, spans: number, detail: string) => void;
+  onExported?: (spans: number) => void;
+}
+
+type Outcome = 'ok' | 'retry';
+
+export class SpanShipper {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private attempts = 0;
+  private stopped = false;
+  private readonly maxBatch: number;
+
+  constructor(private readonly opts: SpanShipperOptions) {
+    this.maxBatch = opts.maxBatchSpans ?? 512;
+  }
+
+  /** New entries were committed: drain now unless a backoff is running. */
+  notify(): void {
+    if (this.stopped || this.timer !== undefined) return;
+    if (this.running !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.notify();
+      }
+    });
+  }
+
+  /** Resolves once the outbox is empty (everything exported, given up or quarantined), or rejects after timeoutMs. */
+  async flush(timeoutMs = 10_000): Promise<void> {
+    const started = Date.now();
+    for (;;) {
+      const { entries, spans } = await this.opts.outbox.size();
+      if (entries === 0) return;
+      if (Date.now() - started > timeoutMs) {
+        throw new Error(`trace export did not drain within ${timeoutMs} ms (${spans} spans waiting)`);
+      }
+      if (this.timer !== undefined) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+      this.notify();
+      await (this.running ?? Promise.resolve());
+      await new Promise((r) => setTimeout(r, this.attempts === 0 ? 1 : 50));
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    return this.running ?? Promise.resolve();
+  }
+
+  async shutdown(): Promise<void> {
+    await this.stop();
+    await this.opts.exporter?.shutdown();
+  }
+
+  private async drain(): Promise<void> {
+    const exporter = this.opts.exporter;
+    if (exporter === undefined) return this.discard();
+    while (!this.stopped) {
+      const entries = await this.opts.outbox.peek(this.maxBatch);
+      if (entries.length === 0) return;
+      const outcome = await this.ship(exporter, entries);
+      if (outcome === 'retry') {
+        await this.giveUpExpired(entries);
+        this.scheduleRetry();
+        return;
+      }
+      this.attempts = 0;
+    }
+  }
+
+  /** Traces switched off: entries are not kept, or the outbox bound would stop the webhook for nothing. */
+  private async discard(): Promise<void> {
+    for (;;) {
+      const entries = await this.opts.outbox.peek(this.maxBatch);
+      if (entries.length === 0) return;
+      await this.opts.outbox.ack(entries.map((e) => e.seq));
+    }
+  }
+
+  private async ship(exporter: SpanExporter, entries: readonly OutboxEntry[]): Promise<Outcome> {
+    const spans = entries.flatMap((e) => e.spans.map((s) => toReadableSpan(s, this.opts.resource)));
+    const result = await exportOnce(exporter, spans);
+    if (result.code === ExportResultCode.SUCCESS) {
+      await this.opts.outbox.ack(entries.map((e) => e.seq));
+      this.opts.onExported?.(spans.length);
+      return 'ok';
+    }
+    const status = statusOf(result);
+    this.opts.onExportFailure(status);
+    if (!isPermanent(status)) return 'retry';
+    if (entries.length > 1) {
+      const half = Math.ceil(entries.length / 2);
+      if ((await this.ship(exporter, entries.slice(0, half))) === 'retry') return 'retry';
+      return this.ship(exporter, entries.slice(half));
+    }
+    const [entry] = entries;
+    if (entry !== undefined) {
+      await this.opts.outbox.ack([entry.seq]);
+      this.opts.onDropped('rejected', entry.spans.length, `backend refused the entry with status ${status ?? '?'}`);
+    }
+    return 'ok';
+  }
+
+  /** While the backend keeps failing, entries older than the give-up age leave the outbox, counted. */
+  private async giveUpExpired(entries: readonly OutboxEntry[]): Promise<void> {
+    const now = this.opts.now();
+    const expired = entries.filter((e) => now - e.createdAt >= this.opts.giveUpAfterMs);
+    if (expired.length === 0) return;
+    await this.opts.outbox.ack(expired.map((e) => e.seq));
+    const spans = expired.reduce((n, e) => n + e.spans.length, 0);
+    this.opts.onDropped(
+      'gave_up',
+      spans,
+      `export failing for longer than ${Math.round(this.opts.giveUpAfterMs / 1000)} s`,
+    );
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped) return;
+    this.attempts++;
+    const base = Math.min(this.opts.retryMaxMs, this.opts.retryInitialMs * 2 ** (this.attempts - 1));
+    // Jitter over the upper half of the interval: spread replicas' retries, never retry instantly.
+    const delay = base / 2 + ((this.opts.random ?? Math.random)() * base) / 2;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.notify();
+    }, delay);
+    this.timer.unref();
+  }
+}
+
+function exportOnce(exporter: SpanExporter, spans: Parameters<SpanExporter['export']>[0]): Promise<ExportResult> {
+  return new Promise((resolve) => {
+    try {
+      exporter.export(spans, resolve);
+    } catch (error) {
+      resolve({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
+    }
+  });
+}
+
+/** The HTTP status the OTLP exporter reports in its error (OTLPExporterError.code), when there was one. */
+function statusOf(result: ExportResult): number | undefined {
+  const code: unknown = result.error !== undefined && 'code' in result.error ? result.error.code : undefined;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** 4xx other than 408 (timeout) and 429 (rate limit) will fail the same way again. */
+function isPermanent(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
+}

@@ -1,0 +1,134 @@
+// The span shipper drains the durable outbox: an entry leaves only once the backend accepted it, was
+// given up (counted) or quarantined (counted); one entry the backend will never take blocks nothing.
+import { test } from '@jest/globals';
+import assert from '../support/assert.js';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import type { SpanData } from '../../src/calls/span-data.js';
+import { ManualClock } from '../../src/clock.js';
+import { MemoryPersistence } from '../../src/store/memory-persistence.js';
+import { StagedStore } from '../../src/store/staged-store.js';
+import { SpanShipper } from '../../src/telemetry/span-shipper.js';
+import { ATTRIBUTE_VALUE_MAX_CHARS } from '../../src/telemetry/to-otlp-span.js';
+
+const span = (n: number, attributes: SpanData['attributes'] = {}): SpanData => ({
+  traceId: '0de4d68035f5f8c77773b0db2daad3fa',
+  spanId: n.toString(16).padStart(16, '0'),
+  parentSpanId: undefined,
+  name: 'twilio.voice.call',
+  startMs: Date.UTC(2026, 10, 24, 10),
+  endMs: Date.UTC(2026, 10, 24, 10, 2, 30, 250),
+  attributes: { 'twilio.call_sid': 'CA0de4d68035f5f8c77773b0db2daad3fa', ...attributes },
+  events: [{ name: 'call.connected', timeMs: Date.UTC(2026, 10, 24, 10, 0, 8), attributes: {} }],
+  droppedEvents: 0,
+  status: { code: 'error', message: 'call failed: SIP 486' },
+});
+
+/** A backend answering each request with `answer(spans, n)`: an HTTP status, 200 = accepted. */
+function backend(answer: (spans: ReadableSpan[], n: number) => number): SpanExporter & { received: ReadableSpan[][] } {
+  const received: ReadableSpan[][] = [];
+  return {
+    received,
+    export(spans: ReadableSpan[], done: (r: ExportResult) => void) {
+      received.push(spans);
+      const status = answer(spans, received.length - 1);
+      if (status === 200) return done({ code: ExportResultCode.SUCCESS });
+      // What the OTLP/HTTP exporter reports: an OTLPExporterError carrying the HTTP status as `code`.
+      done({ code: ExportResultCode.FAILED, error: Object.assign(new Error(`status ${status}`), { code: status }) });
+    },
+    shutdown: () => Promise.resolve(),
+  };
+}
+
+function rig(exporter: SpanExporter, opts: { giveUpAfterMs?: number } = {}) {
+  const clock = new ManualClock();
+  const counts = { failures: 0, gave_up: 0, rejected: 0 };
+  const store = new StagedStore(new MemoryPersistence(), { clock, dedupTtlMs: 1, tombstoneTtlMs: 1 });
+  const shipper = new SpanShipper({
+    outbox: store,
+    resource: resourceFromAttributes({ 'service.name': 'voice-insights-exporter' }),
+    exporter,
+    retryInitialMs: 1,
+    retryMaxMs: 5,
+    giveUpAfterMs: opts.giveUpAfterMs ?? 60_000,
+    now: () => clock.now(),
+    onExportFailure: () => counts.failures++,
+    onDropped: (reason, n) => (counts[reason] += n),
+  });
+  let n = 0;
+  /** Commits one outbox entry, as a call's finalisation does. */
+  const put = async (...spans: SpanData[]) => {
+    const tx = store.begin();
+    const sid = `CA${String(n++).padStart(32, '0')}`;
+    await tx.update(sid, () => ({ next: undefined, outbox: spans, result: undefined }));
+    await tx.commit();
+  };
+  return { clock, counts, store, shipper, put };
+}
+
+test('spans keep their ids, times, events and status; a refused batch is retried until accepted, then leaves the outbox', async () => {
+  const b = backend((_, n) => (n < 2 ? 503 : 200));
+  const { counts, store, shipper, put } = rig(b);
+  await put(span(1));
+  await shipper.flush(5_000);
+  assert.equal(counts.failures, 2);
+  assert.equal(b.received.length, 3);
+  const sent = b.received[2]?.[0];
+  assert.ok(sent);
+  assert.equal(sent.spanContext().spanId, '0000000000000001');
+  assert.deepEqual(sent.startTime, [Date.UTC(2026, 10, 24, 10) / 1000, 0]);
+  assert.deepEqual(sent.endTime, [Date.UTC(2026, 10, 24, 10, 2, 30) / 1000, 250_000_000]);
+  assert.equal(sent.events[0]?.name, 'call.connected');
+  assert.deepEqual(sent.status, { code: 2, message: 'call failed: SIP 486' });
+  assert.deepEqual(await store.size(), { entries: 0, spans: 0 });
+  await shipper.shutdown();
+});
+
+test('an entry the backend refuses outright (413) is found by splitting and quarantined; every other entry arrives', async () => {
+  const poison = span(99, { 'twilio.poison': true });
+  const b = backend((spans) => (spans.some((s) => s.attributes['twilio.poison'] === true) ? 413 : 200));
+  const { counts, store, shipper, put } = rig(b);
+  await put(span(1));
+  await put(span(2), span(3));
+  await put(poison);
+  await put(span(4));
+  shipper.notify();
+  await shipper.flush(5_000);
+  const delivered = b.received
+    .filter((batch) => !batch.some((s) => s.attributes['twilio.poison'] === true))
+    .flat()
+    .map((s) => s.spanContext().spanId);
+  assert.deepEqual(delivered.sort(), ['0000000000000001', '0000000000000002', '0000000000000003', '0000000000000004']);
+  assert.equal(counts.rejected, 1);
+  assert.equal(counts.gave_up, 0);
+  assert.deepEqual(await store.size(), { entries: 0, spans: 0 });
+  await shipper.shutdown();
+});
+
+test('an entry waiting longer than the give-up age while the backend fails is counted as gave_up, not kept forever', async () => {
+  const b = backend(() => 503);
+  const { clock, counts, store, shipper, put } = rig(b, { giveUpAfterMs: 1000 });
+  await put(span(1), span(2));
+  await assert.rejects(shipper.flush(200), /did not drain/);
+  assert.ok(b.received.length >= 2, 'retried while the backend refuses');
+  assert.equal(counts.gave_up, 0, 'still within the give-up time');
+  assert.deepEqual(await store.size(), { entries: 1, spans: 2 });
+  clock.advance(1001);
+  await shipper.flush(5_000);
+  assert.equal(counts.gave_up, 2);
+  assert.deepEqual(await store.size(), { entries: 0, spans: 0 });
+  await shipper.shutdown();
+});
+
+test('attribute values are capped at the OTel attribute length limit (a 1 MB SDK error message)', async () => {
+  const b = backend(() => 200);
+  const { shipper, put } = rig(b);
+  await put(span(1, { 'twilio.error.message': 'x'.repeat(1_000_000), 'twilio.tags': ['y'.repeat(10_000)] }));
+  await shipper.flush(5_000);
+  const sent = b.received[0]?.[0];
+  assert.ok(sent);
+  assert.equal(String(sent.attributes['twilio.error.message']).length, ATTRIBUTE_VALUE_MAX_CHARS);
+  assert.deepEqual(sent.attributes['twilio.tags'], ['y'.repeat(ATTRIBUTE_VALUE_MAX_CHARS)]);
+  await shipper.shutdown();
+});
