@@ -17,7 +17,8 @@ import { FileDeadLetterSink } from './store/dead-letter.js';
 import { MemoryPersistence } from './store/memory-persistence.js';
 import type { Persistence } from './store/persistence.js';
 import { SqlitePersistence } from './store/sqlite-persistence.js';
-import { StagedStore, type StoreTx } from './store/staged-store.js';
+import { StagedStore } from './store/staged-store.js';
+import type { StateStore, StoreTx } from './store/state-store.js';
 import { createCallMetricsRecorder } from './telemetry/call-metrics-recorder.js';
 import { createCallOutcomeRecorder, type CallOutcomeRecorder } from './telemetry/call-outcome-recorder.js';
 import { LabelLimiter } from './telemetry/label-limiter.js';
@@ -37,7 +38,7 @@ const COMPACT_INTERVAL_MS = 60_000;
 export interface App {
   readiness: Readiness;
   ingest: Ingest<StoreTx>;
-  store: StagedStore;
+  store: StateStore;
   telemetry: Telemetry;
   metrics: SelfMetrics;
   /** Once-per-call metrics; recorded after the commit that finalised the call, exactly once. */

@@ -7,11 +7,11 @@
 // - Claims belong to their unit and become durable only with its commit: a claim never outlives a
 //   failed or crashed request, so Twilio's retry of it is processed, not dropped as a duplicate.
 // - Group commit: every unit that commits while a flush is pending shares one transaction and one sync.
-import type { CallChange, CallIndex, CallTx, LeasePort, StoredCall } from '../calls/ports.js';
+import type { CallChange, StoredCall } from '../calls/ports.js';
 import type { Clock } from '../clock.js';
-import type { IngestTx } from '../pipeline/ports.js';
-import type { OutboxEntry, OutboxPort } from '../telemetry/outbox-port.js';
+import type { OutboxEntry } from '../telemetry/outbox-port.js';
 import type { CallRow, Persistence, WriteBatch } from './persistence.js';
+import type { StateStore, StoreCounts, StoreTx } from './state-store.js';
 
 export interface StagedStoreOptions {
   clock: Clock;
@@ -25,15 +25,7 @@ export interface StagedStoreOptions {
   onOutboxWritten?: () => void;
 }
 
-export interface StoreCounts {
-  dedupIds: number;
-  pendingCalls: number;
-  outboxEntries: number;
-  outboxSpans: number;
-  bytes: number;
-}
-
-export type StoreTx = IngestTx & CallTx;
+export type { StoreCounts, StoreTx } from './state-store.js';
 
 interface OverlayCall {
   row: CallRow;
@@ -84,7 +76,7 @@ class Tx implements StoreTx {
   }
 }
 
-export class StagedStore implements CallIndex, LeasePort, OutboxPort {
+export class StagedStore implements StateStore {
   private readonly calls = new Map<string, OverlayCall>();
   private readonly claims = new Map<string, Claim>();
   private outboxAdd: OutboxEntry[] = [];
