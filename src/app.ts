@@ -95,11 +95,14 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
   const backpressure = new Backpressure({
     readiness,
     counts: () => store.counts(),
+    countsNow: () => store.countsNow(),
     maxBytes: config.storeMaxBytes,
     maxOutboxSpans: config.traces?.queueMaxSpans ?? Number.MAX_SAFE_INTEGER,
     probe: () => store.probe(),
+    relieve: () => store.compact(),
   });
   await backpressure.refresh();
+  readiness.addCheck(() => backpressure.check());
   const metrics = createSelfMetrics(telemetry.meter, {
     dedupIds: () => store.countsNow().dedupIds,
     ready: () => readiness.isReady(),

@@ -15,10 +15,14 @@ export interface StoreCountsView {
 export interface BackpressureOptions {
   readiness: Readiness;
   counts: () => Promise<StoreCountsView>;
+  /** The counts now, without waiting (checked before every request). */
+  countsNow: () => StoreCountsView;
   maxBytes: number;
   maxOutboxSpans: number;
   /** Tries a commit again (what the last failed flush left staged) while commits fail. */
   probe: () => void;
+  /** Frees room while at STORE_MAX_BYTES (compaction: expired rows out, the write-ahead log truncated). */
+  relieve: () => unknown;
 }
 
 export class Backpressure {
@@ -34,7 +38,16 @@ export class Backpressure {
 
   async refresh(): Promise<void> {
     if (this.failing) this.opts.probe();
-    const c = await this.opts.counts();
+    if (this.last.bytes >= this.opts.maxBytes) await this.opts.relieve();
+    this.evaluate(await this.opts.counts());
+  }
+
+  /** Re-evaluates the bounds from the counts now; Readiness runs this before every answer. */
+  check(): void {
+    this.evaluate(this.opts.countsNow());
+  }
+
+  private evaluate(c: StoreCountsView): void {
     this.last = c;
     const { readiness } = this.opts;
     if (c.bytes >= this.opts.maxBytes) {

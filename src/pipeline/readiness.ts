@@ -2,6 +2,12 @@
 // webhook answers 503 (Twilio retries) while any condition is set, and /readyz lists them.
 export class Readiness {
   private readonly conditions = new Map<string, string>();
+  private readonly checks: (() => void)[] = [];
+
+  /** A cheap check run before every readiness answer: bounds that traffic moves (store size, outbox). */
+  addCheck(check: () => void): void {
+    this.checks.push(check);
+  }
 
   set(key: string, why: string): void {
     this.conditions.set(key, why);
@@ -12,6 +18,7 @@ export class Readiness {
   }
 
   isReady(): boolean {
+    for (const check of this.checks) check();
     return this.conditions.size === 0;
   }
 

@@ -303,11 +303,6 @@ export class StagedStore implements StateStore {
     return Promise.resolve(this.outbox);
   }
 
-  /** Outbox size now, cheaply (the backpressure bound is checked on every request). */
-  outboxSpans(): number {
-    return this.outbox.spans;
-  }
-
   // --- outbox ---------------------------------------------------------------------------------------
 
   peek(maxSpans: number, afterSeq = 0): Promise<OutboxEntry[]> {
