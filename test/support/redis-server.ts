@@ -1,0 +1,148 @@
+// A real redis-server (from PATH) for the tests of the shared store: started on a free port with its
+// own directory, append-only file synced on every write (`appendfsync always`, what the README asks of
+// a production deployment), no RDB snapshots. It can be stopped and started again on the same port
+// and directory (an outage; the data comes back from the append-only file), or killed.
+// Tests never skip when redis-server is missing: they fail with the install hint (CI installs it).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from './child.js';
+import { stablePort } from './restartable.js';
+
+const INSTALL_HINT =
+  'redis-server is not on PATH: install it (`apt-get install -y redis-server`; .ci/run does this in CI) to run the shared-store tests';
+
+export function redisServerBinary(): string {
+  const found = spawnSync('sh', ['-c', 'command -v redis-server || command -v valkey-server'], { encoding: 'utf8' });
+  const path = found.stdout.trim().split('\n')[0] ?? '';
+  if (found.status !== 0 || path === '') throw new Error(INSTALL_HINT);
+  return path;
+}
+
+/** Sends one inline command and resolves with the first reply line (e.g. "+PONG"), or rejects. */
+export function redisCommand(port: number, command: string, timeoutMs = 1000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = new Socket();
+    let data = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no reply to ${command} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      data += chunk.toString('utf8');
+      const end = data.indexOf('\r\n');
+      if (end < 0) return;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(data.slice(0, end));
+    });
+    socket.connect(port, '127.0.0.1', () => socket.write(`${command}\r\n`));
+  });
+}
+
+export interface RedisServerOptions {
+  /** `always` (default: every acknowledged write survives a kill of the server) or `everysec`. */
+  appendfsync?: 'always' | 'everysec';
+  /** Requires AUTH with this password (`requirepass`). */
+  password?: string;
+}
+
+export class RedisServer {
+  private proc: ChildProcess | undefined;
+  private exited: Promise<void> | undefined;
+  private output = '';
+
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+    private readonly binary: string,
+    private readonly opts: RedisServerOptions,
+  ) {}
+
+  static async start(opts: RedisServerOptions = {}): Promise<RedisServer> {
+    const binary = redisServerBinary();
+    const server = new RedisServer(await stablePort(), mkdtempSync(join(tmpdir(), 'vie-redis-')), binary, opts);
+    await server.startAgain();
+    return server;
+  }
+
+  get url(): string {
+    const auth = this.opts.password === undefined ? '' : `:${encodeURIComponent(this.opts.password)}@`;
+    return `redis://${auth}127.0.0.1:${this.port}`;
+  }
+
+  running(): boolean {
+    return this.proc !== undefined;
+  }
+
+  /** Starts the server (again) on the same port and directory, and waits until it answers PING. */
+  async startAgain(): Promise<void> {
+    if (this.proc !== undefined) throw new Error('redis-server is already running');
+    const proc = spawn(
+      this.binary,
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        this.opts.appendfsync ?? 'always',
+        '--maxmemory-policy',
+        'noeviction',
+        '--daemonize',
+        'no',
+        ...(this.opts.password === undefined ? [] : ['--requirepass', this.opts.password]),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.proc = proc;
+    const append = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString('utf8')).slice(-20_000);
+    };
+    proc.stdout?.on('data', append);
+    proc.stderr?.on('data', append);
+    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    void this.exited.then(() => {
+      if (this.proc === proc) this.proc = undefined;
+    });
+    await waitFor(
+      `redis-server on port ${this.port} to answer PING`,
+      async () => {
+        if (this.proc !== proc) throw new Error(`redis-server exited:\n${this.output}`);
+        const reply = await redisCommand(this.port, 'PING').catch(() => '');
+        // With requirepass an unauthenticated PING is refused, which still says the server is up.
+        return reply === '+PONG' || reply.startsWith('-NOAUTH');
+      },
+      { timeoutMs: 15_000, intervalMs: 25 },
+    );
+  }
+
+  /** Stops the server (SIGTERM: a clean shutdown; SIGKILL: a crash) and waits for its exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const proc = this.proc;
+    if (proc === undefined) return;
+    proc.kill(signal);
+    await this.exited;
+  }
+
+  logs(): string {
+    return this.output;
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
