@@ -52,8 +52,14 @@ const envSchema = z.object({
   BASIC_AUTH_PASSWORD: z.string().optional(),
   INSECURE_ACCEPT_UNSIGNED: bool(false),
   DATA_DIR: z.string().min(1).default('./data'),
-  // unset: embedded SQLite in DATA_DIR; memory: process memory (tests, development); redis:// reserved.
+  // unset: embedded SQLite in DATA_DIR; memory: process memory (tests, development); redis:// or
+  // rediss:// (TLS): a Redis/Valkey server shared by several replicas (src/store/redis/).
   STORE_URL: z.string().trim().optional(),
+  // Prefix of every key in a shared store, so that several deployments can share one Redis.
+  STORE_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.{}-]{1,64}$/, 'must be 1 to 64 of A-Z a-z 0-9 : _ . { } -')
+    .default('vie:'),
   STORE_MAX_BYTES: positiveInt(1024 * MiB, 64 * 1024),
   // FULL survives power loss; NORMAL survives a process kill but may lose the last commits on power loss.
   STORE_SYNC: z.enum(['full', 'normal']).default('full'),
@@ -126,7 +132,11 @@ export interface Config {
   exposePii: boolean;
 }
 
-export type StoreSetting = { kind: 'embedded' } | { kind: 'memory' } | { kind: 'redis'; url: string };
+export type StoreSetting =
+  | { kind: 'embedded' }
+  | { kind: 'memory' }
+  /** `url` may hold a password: never log or echo it (describeConfig masks it). */
+  | { kind: 'redis'; url: string; keyPrefix: string };
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
@@ -149,7 +159,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const metricsExporters = e.OTEL_METRICS_EXPORTER.length === 0 ? ['prometheus'] : e.OTEL_METRICS_EXPORTER;
   const unknownExporters = metricsExporters.filter((x) => !['prometheus', 'otlp', 'none'].includes(x));
   if (unknownExporters.length > 0) problems.push('OTEL_METRICS_EXPORTER: values must be among prometheus, otlp, none');
-  const store = storeSetting(e.STORE_URL);
+  const store = storeSetting(e.STORE_URL, e.STORE_KEY_PREFIX);
   if (typeof store === 'string') problems.push(`STORE_URL: ${store}`);
   if (problems.length > 0 || typeof store === 'string') return { ok: false, problems };
   return {
@@ -203,11 +213,33 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
 }
 
 /** STORE_URL -> where state lives, or a problem (never echoing the URL: it may hold a password). */
-function storeSetting(url: string | undefined): StoreSetting | string {
+function storeSetting(url: string | undefined, keyPrefix: string): StoreSetting | string {
   if (url === undefined || url === '') return { kind: 'embedded' };
   if (url === 'memory:') return { kind: 'memory' };
-  if (/^rediss?:\/\//i.test(url)) return 'redis:// and rediss:// stores are not available in this version';
-  return 'must be unset (embedded store in DATA_DIR), memory:, or redis://';
+  if (/^rediss?:\/\//i.test(url)) {
+    if (!URL.canParse(url)) return 'not a valid redis:// URL';
+    const u = new URL(url);
+    if (u.hostname === '') return 'a redis:// URL needs a host (redis://[user:password@]host:port[/db])';
+    if (!/^(\/\d{0,5})?$/.test(u.pathname)) return 'the path of a redis:// URL is the database number (/0, /1, ...)';
+    return { kind: 'redis', url, keyPrefix };
+  }
+  return 'must be unset (embedded store in DATA_DIR), memory:, redis:// or rediss://';
+}
+
+/** A store URL fit for logs: the password (and user) replaced by ***. */
+export function maskStoreUrl(url: string): string {
+  return URL.canParse(url) ? maskUserinfo(url) : '(unparsable URL)';
+}
+
+function describeStore(c: Config): string {
+  switch (c.store.kind) {
+    case 'embedded':
+      return `embedded SQLite in ${c.dataDir} (sync ${c.storeSync})`;
+    case 'memory':
+      return 'memory';
+    case 'redis':
+      return `shared ${maskStoreUrl(c.store.url)} (key prefix ${c.store.keyPrefix})`;
+  }
 }
 
 /** Basic-auth credentials embedded in the sink URL (https://user:pass@host/events), as Twilio sends them. */
@@ -231,7 +263,7 @@ export function describeConfig(c: Config): Record<string, string | number | bool
     basicAuth: c.basicAuth === undefined ? 'off' : 'on',
     insecureAcceptUnsigned: c.insecureAcceptUnsigned,
     dataDir: c.dataDir,
-    store: c.store.kind === 'embedded' ? `embedded SQLite in ${c.dataDir} (sync ${c.storeSync})` : c.store.kind,
+    store: describeStore(c),
     storeMaxBytes: c.storeMaxBytes,
     maxBodyBytes: c.maxBodyBytes,
     maxEventsPerRequest: c.maxEventsPerRequest,
@@ -253,9 +285,8 @@ export function describeConfig(c: Config): Record<string, string | number | bool
 
 function maskUserinfo(url: string): string {
   const u = new URL(url);
-  if (u.username !== '') {
-    u.username = '***';
-    u.password = u.password === '' ? '' : '***';
-  }
+  // redis://:password@host has a password and no user name: mask each part that is there.
+  if (u.username !== '') u.username = '***';
+  if (u.password !== '') u.password = '***';
   return u.toString();
 }

@@ -53,3 +53,36 @@ test('basic auth variables must come in pairs; the ports must differ', () => {
   assert.ok(!r.ok);
   assert.equal(r.problems.length, 2);
 });
+
+test('STORE_URL selects the store; redis:// and rediss:// are shared stores whose password is never shown', () => {
+  const embedded = loadConfig({});
+  assert.ok(embedded.ok);
+  assert.deepEqual(embedded.config.store, { kind: 'embedded' });
+  const memory = loadConfig({ STORE_URL: 'memory:' });
+  assert.ok(memory.ok);
+  assert.deepEqual(memory.config.store, { kind: 'memory' });
+  for (const url of ['redis://:s3cr3t-pw@redis.internal:6380/2', 'rediss://app:s3cr3t-pw@redis.internal:6380']) {
+    const r = loadConfig({ STORE_URL: url, STORE_KEY_PREFIX: 'prod-a:' });
+    assert.ok(r.ok, url);
+    assert.deepEqual(r.config.store, { kind: 'redis', url, keyPrefix: 'prod-a:' });
+    const shown = JSON.stringify(describeConfig(r.config));
+    assert.ok(!shown.includes('s3cr3t-pw'), shown);
+    assert.match(shown, /redis\.internal:6380/);
+    assert.match(shown, /prod-a:/);
+  }
+  const defaults = loadConfig({ STORE_URL: 'redis://localhost' });
+  assert.ok(defaults.ok);
+  assert.deepEqual(defaults.config.store, { kind: 'redis', url: 'redis://localhost', keyPrefix: 'vie:' });
+});
+
+test('a bad STORE_URL or STORE_KEY_PREFIX is a problem that never echoes the URL', () => {
+  for (const url of ['redis://:pw-in-url@', 'redis://:pw-in-url@host/not-a-db', 'mysql://u:pw-in-url@host/db']) {
+    const r = loadConfig({ STORE_URL: url });
+    assert.ok(!r.ok, url);
+    assert.match(r.problems.join('\n'), /^STORE_URL:/m);
+    assert.ok(!r.problems.join('\n').includes('pw-in-url'));
+  }
+  const prefix = loadConfig({ STORE_URL: 'redis://localhost', STORE_KEY_PREFIX: 'has space' });
+  assert.ok(!prefix.ok);
+  assert.match(prefix.problems.join('\n'), /^STORE_KEY_PREFIX:/m);
+});
