@@ -13,9 +13,11 @@ import { Backpressure } from './pipeline/backpressure.js';
 import { sinkTestLogger } from './pipeline/handlers.js';
 import { Ingest } from './pipeline/ingest.js';
 import { Readiness } from './pipeline/readiness.js';
+import { maskStoreUrl } from './config.js';
 import { FileDeadLetterSink } from './store/dead-letter.js';
 import { MemoryPersistence } from './store/memory-persistence.js';
 import type { Persistence } from './store/persistence.js';
+import { RedisStore } from './store/redis/redis-store.js';
 import { SqlitePersistence } from './store/sqlite-persistence.js';
 import { StagedStore } from './store/staged-store.js';
 import type { StateStore, StoreTx } from './store/state-store.js';
@@ -28,8 +30,15 @@ import { createTelemetry, type Telemetry } from './telemetry/providers.js';
 import { createSelfMetrics, type SelfMetrics } from './telemetry/self-metrics.js';
 import { SpanShipper } from './telemetry/span-shipper.js';
 
-/** How often idle calls are looked for; small against the 45 min default idle timeout. */
+/** How often idle calls are looked for at most; small against the 45 min default idle timeout. */
 const SWEEP_INTERVAL_MS = 30_000;
+/**
+ * With a shared store: how long the span-shipper lease lasts unrenewed (another replica takes the outbox
+ * over this long after its holder died); renewed before every batch and every few seconds during one.
+ */
+const SHIPPER_LEASE_MS = 10_000;
+const SHIPPER_LEASE_RENEW_MS = 2_000;
+const SHIPPER_LEASE = 'span-shipper';
 /** How often store counts (self-metrics, bounds) are refreshed, and a failing store is probed. */
 const REFRESH_INTERVAL_MS = 1_000;
 /** How often expired dedup ids and tombstones are compacted away. */
@@ -52,14 +61,9 @@ export interface App {
 }
 
 function openPersistence(config: Config): Persistence {
-  switch (config.store.kind) {
-    case 'memory':
-      return new MemoryPersistence();
-    case 'embedded':
-      return SqlitePersistence.open({ dir: config.dataDir, sync: config.storeSync });
-    case 'redis':
-      throw new Error('redis:// stores are not available in this version');
-  }
+  return config.store.kind === 'embedded'
+    ? SqlitePersistence.open({ dir: config.dataDir, sync: config.storeSync })
+    : new MemoryPersistence();
 }
 
 export async function createApp(config: Config, deps: { clock: Clock; logger: Logger }): Promise<App> {
@@ -75,23 +79,61 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     onExportFailure: (signal) => metrics.exportFailure(signal),
   });
   const deadLetters = new FileDeadLetterSink(config.dataDir, config.deadLetterMaxBytes);
-  let persistence: Persistence;
-  try {
-    await deadLetters.open();
-    persistence = openPersistence(config);
-  } catch (err) {
-    logger.error({ err, dataDir: config.dataDir }, 'DATA_DIR is not usable; the webhook answers 503 until it is');
-    readiness.set('data_dir', `DATA_DIR ${config.dataDir} is not writable: ${err instanceof Error ? err.message : ''}`);
-    persistence = new MemoryPersistence();
+  const holder = randomUUID();
+  const sweepIntervalMs = Math.min(SWEEP_INTERVAL_MS, Math.max(1000, Math.floor(config.callIdleTimeoutMs / 4)));
+  let store: StateStore;
+  const storeConfig = config.store;
+  if (storeConfig.kind === 'redis') {
+    try {
+      await deadLetters.open();
+    } catch (err) {
+      logger.error({ err, dataDir: config.dataDir }, 'DATA_DIR is not usable; the webhook answers 503 until it is');
+      readiness.set(
+        'data_dir',
+        `DATA_DIR ${config.dataDir} is not writable: ${err instanceof Error ? err.message : ''}`,
+      );
+    }
+    // Does not fail when the server is out of reach: the store starts unhealthy and recovers by itself.
+    const redis = await RedisStore.open({
+      url: storeConfig.url,
+      keyPrefix: storeConfig.keyPrefix,
+      clock,
+      dedupTtlMs: config.dedupTtlSeconds * 1000,
+      tombstoneTtlMs: config.dedupTtlSeconds * 1000,
+      pendingCallTtlMs: Math.max(4 * config.callIdleTimeoutMs, config.dedupTtlSeconds * 1000),
+      outboxTtlMs: Math.max(2 * (config.traces?.giveUpAfterMs ?? 0), config.dedupTtlSeconds * 1000),
+      onHealth: (err) => backpressure.onFlush(err),
+      onOutboxWritten: () => traces.notify(),
+    });
+    logger.info(
+      { store: maskStoreUrl(storeConfig.url), keyPrefix: storeConfig.keyPrefix },
+      'state store: shared Redis/Valkey (several replicas may use it)',
+    );
+    store = redis;
+  } else {
+    let persistence: Persistence;
+    try {
+      await deadLetters.open();
+      persistence = openPersistence(config);
+    } catch (err) {
+      logger.error({ err, dataDir: config.dataDir }, 'DATA_DIR is not usable; the webhook answers 503 until it is');
+      readiness.set(
+        'data_dir',
+        `DATA_DIR ${config.dataDir} is not writable: ${err instanceof Error ? err.message : ''}`,
+      );
+      persistence = new MemoryPersistence();
+    }
+    if (!persistence.durable)
+      logger.warn('STORE_URL=memory: state lives in process memory; a restart loses open calls');
+    store = new StagedStore(persistence, {
+      clock,
+      dedupTtlMs: config.dedupTtlSeconds * 1000,
+      tombstoneTtlMs: config.dedupTtlSeconds * 1000,
+      onFlush: (err) => backpressure.onFlush(err),
+      onOutboxWritten: () => traces.notify(),
+    });
   }
-  if (!persistence.durable) logger.warn('STORE_URL=memory: state lives in process memory; a restart loses open calls');
-  const store = new StagedStore(persistence, {
-    clock,
-    dedupTtlMs: config.dedupTtlSeconds * 1000,
-    tombstoneTtlMs: config.dedupTtlSeconds * 1000,
-    onFlush: (err) => backpressure.onFlush(err),
-    onOutboxWritten: () => traces.notify(),
-  });
+  const shared = storeConfig.kind === 'redis';
   const backpressure = new Backpressure({
     readiness,
     counts: () => store.counts(),
@@ -130,6 +172,9 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
       metrics.spansDropped(reason, spans);
       logger.warn({ reason, spans, detail }, 'spans left the outbox unexported');
     },
+    // Several replicas on one store: one of them drains at a time, so each entry is exported once.
+    mayDrain: shared ? () => store.acquire(SHIPPER_LEASE, holder, SHIPPER_LEASE_MS) : undefined,
+    leaseRenewMs: SHIPPER_LEASE_RENEW_MS,
   });
   // One warning a minute at most: a backend outage should be visible in logs without flooding them.
   let lastExportWarning = Number.NEGATIVE_INFINITY;
@@ -158,7 +203,9 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     exposePii: config.exposePii,
     idleTimeoutMs: config.callIdleTimeoutMs,
     maxPendingCalls: config.maxPendingCalls,
-    holder: randomUUID(),
+    holder,
+    // Three missed sweeps and another replica takes the sweep over.
+    sweepLeaseMs: 3 * sweepIntervalMs,
   });
   const observers = [sinkTestLogger(logger), createCallMetricsRecorder(telemetry.meter, limiter, clock)];
   const ingest = new Ingest<StoreTx>({
@@ -201,8 +248,12 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     async start() {
       const webhookPort = await listen(webhookServer, config.port, config.host);
       const metricsPort = await listen(metricsServer, config.metricsPort, config.metricsHost);
-      every(SWEEP_INTERVAL_MS, 'idle call sweep', () => calls.sweep());
-      every(REFRESH_INTERVAL_MS, 'store count refresh', () => backpressure.refresh());
+      every(sweepIntervalMs, 'idle call sweep', () => calls.sweep());
+      every(REFRESH_INTERVAL_MS, 'store count refresh', async () => {
+        await backpressure.refresh();
+        // Other replicas write to a shared outbox too; whichever replica holds the lease drains it.
+        if (shared && backpressure.counts.outboxEntries > 0) traces.notify();
+      });
       every(COMPACT_INTERVAL_MS, 'store compaction', () => store.compact());
       // Entries left by the process before (a crash, a backend outage) go out now.
       traces.notify();
@@ -220,7 +271,11 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
           logger.warn({ err: String(err) }, 'span outbox not drained at shutdown; it stays for the next start'),
         );
       await traces.shutdown();
-      store.close();
+      if (shared) {
+        // Hand the sweep and the outbox to the other replicas now rather than after the leases' TTLs.
+        await Promise.allSettled([calls.releaseSweep(), store.release(SHIPPER_LEASE, holder)]);
+      }
+      await store.close();
       await telemetry.shutdown();
     },
   };

@@ -39,6 +39,8 @@ export interface CallAssemblerDeps {
   maxPendingCalls: number;
   /** This process, for the sweep lease. */
   holder: string;
+  /** How long the sweep lease lasts without renewal (default 90 s: three missed sweeps of 30 s). */
+  sweepLeaseMs?: number;
 }
 
 export class CallAssembler implements StateStage<CallTx> {
@@ -93,7 +95,8 @@ export class CallAssembler implements StateStage<CallTx> {
    * Only the holder of the sweep lease sweeps, so with a shared store one replica finalises each call.
    */
   async sweep(idleMs = this.deps.idleTimeoutMs): Promise<number> {
-    if (!(await this.deps.lease.acquire(SWEEP_LEASE, this.deps.holder, SWEEP_LEASE_MS))) return 0;
+    const leaseMs = this.deps.sweepLeaseMs ?? SWEEP_LEASE_MS;
+    if (!(await this.deps.lease.acquire(SWEEP_LEASE, this.deps.holder, leaseMs))) return 0;
     let finalised = 0;
     for (;;) {
       const now = this.deps.clock.now();
@@ -122,5 +125,10 @@ export class CallAssembler implements StateStage<CallTx> {
 
   pendingCount(): Promise<number> {
     return this.deps.index.pendingCount();
+  }
+
+  /** Hands the sweep to another replica at once (shutdown) instead of after the lease's TTL. */
+  releaseSweep(): Promise<void> {
+    return this.deps.lease.release(SWEEP_LEASE, this.deps.holder);
   }
 }

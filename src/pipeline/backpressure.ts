@@ -20,7 +20,7 @@ export interface BackpressureOptions {
   maxBytes: number;
   maxOutboxSpans: number;
   /** Tries a commit again (what the last failed flush left staged) while commits fail. */
-  probe: () => void;
+  probe: () => void | Promise<void>;
   /** Frees room while at STORE_MAX_BYTES (compaction: expired rows out, the write-ahead log truncated). */
   relieve: () => unknown;
 }
@@ -37,7 +37,7 @@ export class Backpressure {
   }
 
   async refresh(): Promise<void> {
-    if (this.failing) this.opts.probe();
+    if (this.failing) await this.opts.probe();
     if (this.last.bytes >= this.opts.maxBytes) await this.opts.relieve();
     this.evaluate(await this.opts.counts());
   }

@@ -8,6 +8,9 @@
 // export timeout; past that, this loop backs off exponentially with jitter, up to retryMaxMs.
 // A batch refused with a permanent status (400, 413, other 4xx) is split in halves until the one entry
 // the backend will never take is found and quarantined, so it blocks nothing behind it.
+// With a shared store (several replicas) only the holder of a lease drains (`mayDrain`), so that each
+// entry is exported once while nobody crashes; another replica takes over when the holder stops
+// renewing it. In-process stores pass no `mayDrain`: their one process always drains.
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
@@ -30,6 +33,10 @@ export interface SpanShipperOptions {
   onExportFailure: (status: number | undefined) => void;
   onDropped: (reason: DropReason, spans: number, detail: string) => void;
   onExported?: (spans: number) => void;
+  /** Takes or renews the drain lease; false while another replica holds it. Unset: always drain. */
+  mayDrain?: () => Promise<boolean>;
+  /** While a drain runs, the lease is renewed this often too (an export may take longer than its TTL). */
+  leaseRenewMs?: number;
 }
 
 type Outcome = 'ok' | 'retry';
@@ -40,6 +47,8 @@ export class SpanShipper {
   private timer: NodeJS.Timeout | undefined;
   private attempts = 0;
   private stopped = false;
+  /** The last drain found the lease with another replica: the outbox is not ours to flush. */
+  private leaseElsewhere = false;
   private readonly maxBatch: number;
 
   constructor(private readonly opts: SpanShipperOptions) {
@@ -53,13 +62,16 @@ export class SpanShipper {
       this.again = true;
       return;
     }
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.notify();
-      }
-    });
+    this.running = this.drain()
+      // The outbox itself failed (a shared store out of reach): try again later, with the same backoff.
+      .catch(() => this.scheduleRetry(false))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.notify();
+        }
+      });
   }
 
   /** Resolves once the outbox is empty (everything exported, given up or quarantined), or rejects after timeoutMs. */
@@ -67,7 +79,7 @@ export class SpanShipper {
     const started = Date.now();
     for (;;) {
       const { entries, spans } = await this.opts.outbox.size();
-      if (entries === 0) return;
+      if (entries === 0 || this.leaseElsewhere) return;
       if (Date.now() - started > timeoutMs) {
         throw new Error(`trace export did not drain within ${timeoutMs} ms (${spans} spans waiting)`);
       }
@@ -93,10 +105,31 @@ export class SpanShipper {
     await this.opts.exporter?.shutdown();
   }
 
+  /** Renews the drain lease before each batch (a replica whose lease lapsed stops after its batch). */
+  private async mayDrain(): Promise<boolean> {
+    if (this.opts.mayDrain === undefined) return true;
+    this.leaseElsewhere = !(await this.opts.mayDrain());
+    return !this.leaseElsewhere;
+  }
+
   private async drain(): Promise<void> {
+    const renewMs = this.opts.leaseRenewMs;
+    const keepAlive =
+      this.opts.mayDrain !== undefined && renewMs !== undefined
+        ? setInterval(() => void this.mayDrain().catch(() => undefined), renewMs)
+        : undefined;
+    try {
+      await this.drainBatches();
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private async drainBatches(): Promise<void> {
     const exporter = this.opts.exporter;
     if (exporter === undefined) return this.discard();
     while (!this.stopped) {
+      if (!(await this.mayDrain())) return;
       const entries = await this.opts.outbox.peek(this.maxBatch);
       if (entries.length === 0) return;
       const outcome = await this.ship(exporter, entries);
@@ -112,6 +145,7 @@ export class SpanShipper {
   /** Traces switched off: entries are not kept, or the outbox bound would stop the webhook for nothing. */
   private async discard(): Promise<void> {
     for (;;) {
+      if (!(await this.mayDrain())) return;
       const entries = await this.opts.outbox.peek(this.maxBatch);
       if (entries.length === 0) return;
       await this.opts.outbox.ack(entries.map((e) => e.seq));
@@ -156,10 +190,11 @@ export class SpanShipper {
     );
   }
 
-  private scheduleRetry(): void {
+  /** Backs off exponentially after export failures; a store failure retries at the initial delay. */
+  private scheduleRetry(escalate = true): void {
     if (this.stopped) return;
-    this.attempts++;
-    const base = Math.min(this.opts.retryMaxMs, this.opts.retryInitialMs * 2 ** (this.attempts - 1));
+    if (escalate) this.attempts++;
+    const base = Math.min(this.opts.retryMaxMs, this.opts.retryInitialMs * 2 ** Math.max(0, this.attempts - 1));
     // Jitter over the upper half of the interval: spread replicas' retries, never retry instantly.
     const delay = base / 2 + ((this.opts.random ?? Math.random)() * base) / 2;
     this.timer = setTimeout(() => {

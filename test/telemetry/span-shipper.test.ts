@@ -9,6 +9,7 @@ import type { SpanData } from '../../src/calls/span-data.js';
 import { ManualClock } from '../../src/clock.js';
 import { MemoryPersistence } from '../../src/store/memory-persistence.js';
 import { StagedStore } from '../../src/store/staged-store.js';
+import type { OutboxPort } from '../../src/telemetry/outbox-port.js';
 import { SpanShipper } from '../../src/telemetry/span-shipper.js';
 import { ATTRIBUTE_VALUE_MAX_CHARS } from '../../src/telemetry/to-otlp-span.js';
 
@@ -41,12 +42,16 @@ function backend(answer: (spans: ReadableSpan[], n: number) => number): SpanExpo
   };
 }
 
-function rig(exporter: SpanExporter, opts: { giveUpAfterMs?: number } = {}) {
+function rig(
+  exporter: SpanExporter,
+  opts: { giveUpAfterMs?: number; mayDrain?: () => Promise<boolean>; outbox?: OutboxPort } = {},
+) {
   const clock = new ManualClock();
   const counts = { failures: 0, gave_up: 0, rejected: 0 };
   const store = new StagedStore(new MemoryPersistence(), { clock, dedupTtlMs: 1, tombstoneTtlMs: 1 });
   const shipper = new SpanShipper({
-    outbox: store,
+    outbox: opts.outbox ?? store,
+    mayDrain: opts.mayDrain,
     resource: resourceFromAttributes({ 'service.name': 'voice-insights-exporter' }),
     exporter,
     retryInitialMs: 1,
@@ -131,4 +136,39 @@ test('attribute values are capped at the OTel attribute length limit (a 1 MB SDK
   assert.equal(String(sent.attributes['twilio.error.message']).length, ATTRIBUTE_VALUE_MAX_CHARS);
   assert.deepEqual(sent.attributes['twilio.tags'], ['y'.repeat(ATTRIBUTE_VALUE_MAX_CHARS)]);
   await shipper.shutdown();
+});
+
+test('with a shared store only the lease holder drains; a replica without the lease leaves the outbox alone and flush does not wait for it', async () => {
+  const b = backend(() => 200);
+  let held = false;
+  const { store, shipper, put } = rig(b, { mayDrain: () => Promise.resolve(held) });
+  await put(span(1));
+  await shipper.flush(1_000);
+  assert.equal(b.received.length, 0);
+  assert.deepEqual(await store.size(), { entries: 1, spans: 1 });
+  held = true;
+  shipper.notify();
+  await shipper.flush(5_000);
+  assert.equal(b.received.length, 1);
+  assert.deepEqual(await store.size(), { entries: 0, spans: 0 });
+});
+
+test('an outbox that fails (a shared store out of reach) is retried later, without an unhandled rejection', async () => {
+  const b = backend(() => 200);
+  const real = new StagedStore(new MemoryPersistence(), { clock: new ManualClock(), dedupTtlMs: 1, tombstoneTtlMs: 1 });
+  let failed = 0;
+  const outbox: OutboxPort = {
+    peek: (max, after) =>
+      failed < 2 ? Promise.reject(new Error(`Redis store unavailable (${++failed})`)) : real.peek(max, after),
+    ack: (seqs) => real.ack(seqs),
+    size: () => real.size(),
+  };
+  const { shipper } = rig(b, { outbox });
+  const tx = real.begin();
+  await tx.update('CA' + '0'.repeat(32), () => ({ next: undefined, outbox: [span(7)], result: undefined }));
+  await tx.commit();
+  shipper.notify();
+  await shipper.flush(5_000);
+  assert.equal(failed, 2);
+  assert.equal(b.received.length, 1);
 });
