@@ -44,8 +44,13 @@ function pendingState(current: StoredCall | undefined, callSid: string, accountS
 
 export function reduceCallEvent(current: StoredCall | undefined, event: CallEventRecord, ctx: ReduceContext): Change {
   if (current?.status === 'finalised') {
+    const t = current.tombstone;
+    // Already in the trace: the retry of a request that failed after its update was written.
+    if (t.eventIds?.includes(ctx.eventId) === true) {
+      return { next: undefined, result: [{ kind: 'late', late: 'call-event', outcome: 'ignored' }] };
+    }
     return {
-      next: undefined,
+      next: { status: 'finalised', tombstone: { ...t, eventIds: [...(t.eventIds ?? []), ctx.eventId] } },
       outbox: [buildLateEventSpan(event, ctx.eventId, ctx)],
       result: [{ kind: 'late', late: 'call-event', outcome: 'late_span' }],
     };
@@ -67,7 +72,8 @@ export function reduceCallMetric(
   if (current?.status === 'finalised') {
     return { next: undefined, result: [{ kind: 'late', late: 'call-metric', outcome: 'ignored' }] };
   }
-  const state = pendingState(current, sample.callSid, sample.accountSid, ctx.now);
+  // Only the activity times move: the rest is kept by reference, so the store writes three numbers.
+  const state = current === undefined ? newCallState(sample.callSid, sample.accountSid, ctx.now) : { ...current.state };
   touch(state, sample.timestamp, ctx.now, sample.accountSid);
   return { next: { status: 'pending', state }, result: [] };
 }
@@ -124,6 +130,7 @@ function finalise(state: CallState, reason: FinaliseReason, ctx: Pick<ReduceCont
         reason,
         summaryStage: state.summary?.stage,
         processingVersion: state.summary?.processingVersion ?? 0,
+        eventIds: state.eventIds,
       },
     },
     outbox: [buildRootSpan(state, reason, ctx)],

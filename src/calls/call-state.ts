@@ -29,6 +29,14 @@ export interface FinalisedCall {
   reason: FinaliseReason;
   summaryStage: SummaryStage | undefined;
   processingVersion: number;
+  /**
+   * CloudEvent ids of the call events already in the trace (root span or late spans). A request's
+   * call updates are written before its claims commit (a shared store writes each at once); if it then
+   * fails, Twilio's retry of it must find each event applied, also after the call was finalised
+   * meanwhile, or the event would be in the trace twice (root span and a late span). Absent in
+   * tombstones written before this field existed.
+   */
+  eventIds?: string[];
 }
 
 export type FinaliseReason = 'complete' | 'idle' | 'capacity';

@@ -33,6 +33,8 @@ interface Rig {
   late: { kind: LateKind; outcome: 'late_span' | 'ignored' }[];
   /** Converts and dispatches CloudEvents exactly as the pipeline does, received "now". */
   deliver(...events: CloudEvent[]): Promise<void>;
+  /** As `deliver`, but the request fails after its call updates were written, before its commit. */
+  deliverAndFail(...events: CloudEvent[]): Promise<void>;
   roots(): SpanData[];
 }
 
@@ -88,23 +90,34 @@ function rig(opts: { maxPendingCalls?: number; exposePii?: boolean } = {}): Rig 
     finalised,
     late,
     async deliver(...events) {
-      const accepted: AcceptedEvent[] = events.map((ce) => {
-        const parsed = parseEnvelope(ce);
-        if (!parsed.ok) throw new Error(`envelope rejected: ${JSON.stringify(parsed.issues)}`);
-        const { info } = parsed.envelope;
-        if (!isEventType(info.type)) throw new Error(`not an event type: ${info.type}`);
-        const converted = FAMILIES[info.type](parsed.envelope);
-        if (!converted.ok) throw new Error(`${info.type} rejected: ${JSON.stringify(converted.issues)}`);
-        return { record: converted.value, meta: { info, receivedAt: clock.now() } };
-      });
+      const accepted = convert(events);
       const tx = store.begin();
       await tx.claim(accepted.map((a) => a.meta.info.id));
       const after = await assembler.apply(accepted, tx);
       await tx.commit();
       after();
     },
+    async deliverAndFail(...events) {
+      const accepted = convert(events);
+      const tx = store.begin();
+      await tx.claim(accepted.map((a) => a.meta.info.id));
+      await assembler.apply(accepted, tx);
+      tx.abort();
+    },
     roots: () => spans.filter((s) => s.parentSpanId === undefined),
   };
+
+  function convert(events: CloudEvent[]): AcceptedEvent[] {
+    return events.map((ce) => {
+      const parsed = parseEnvelope(ce);
+      if (!parsed.ok) throw new Error(`envelope rejected: ${JSON.stringify(parsed.issues)}`);
+      const { info } = parsed.envelope;
+      if (!isEventType(info.type)) throw new Error(`not an event type: ${info.type}`);
+      const converted = FAMILIES[info.type](parsed.envelope);
+      if (!converted.ok) throw new Error(`${info.type} rejected: ${JSON.stringify(converted.issues)}`);
+      return { record: converted.value, meta: { info, receivedAt: clock.now() } };
+    });
+  }
 }
 
 function only<T>(items: readonly T[], what: string): T {
@@ -531,6 +544,34 @@ describe('CallAssembler: each event applies once by its CloudEvent id', () => {
       root.events.map((e) => e.name),
       ['connection.accepted-by-remote'],
     );
+  });
+
+  test('a retry after the call was finalised meanwhile is a repeat, not a late span (root or late span, the event is there once)', async () => {
+    const r = rig();
+    const name = 'asm-retry-after-finalised';
+    const ev = sdkEvent(name, 'connection', 'accepted-by-remote', 'INFO', 3);
+    // The first attempt's update is written (a shared store writes it at once), then the request fails.
+    await r.deliverAndFail(ev);
+    await r.deliver(summaryFor(COMPLETE, callSid(name), { processingVersion: 4, start: START, end: END }));
+    await r.deliver(ev); // Twilio's retry: its claim is new
+    const late = sdkEvent(name, 'connection', 'disconnected-by-remote', 'INFO', 9);
+    await r.deliverAndFail(late);
+    await r.deliver(late);
+    await r.deliver(sdkEvent(name, 'connection', 'reconnected', 'INFO', 10));
+    assert.deepEqual(
+      only(r.roots(), 'root span').events.map((e) => e.name),
+      ['connection.accepted-by-remote'],
+    );
+    assert.deepEqual(
+      r.spans.filter((s) => s.parentSpanId !== undefined).flatMap((s) => s.events.map((e) => e.name)),
+      ['connection.disconnected-by-remote', 'connection.reconnected'],
+      'each late event on one late span',
+    );
+    assert.deepEqual(r.late, [
+      { kind: 'call-event', outcome: 'ignored' },
+      { kind: 'call-event', outcome: 'ignored' },
+      { kind: 'call-event', outcome: 'late_span' },
+    ]);
   });
 });
 
