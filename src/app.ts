@@ -82,6 +82,16 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
   const holder = randomUUID();
   const sweepIntervalMs = Math.min(SWEEP_INTERVAL_MS, Math.max(1000, Math.floor(config.callIdleTimeoutMs / 4)));
   let store: StateStore;
+  // Built before the store: a shared store reports its health while it connects.
+  const backpressure = new Backpressure({
+    readiness,
+    counts: () => store.counts(),
+    countsNow: () => store.countsNow(),
+    maxBytes: config.storeMaxBytes,
+    maxOutboxSpans: config.traces?.queueMaxSpans ?? Number.MAX_SAFE_INTEGER,
+    probe: () => store.probe(),
+    relieve: () => store.compact(),
+  });
   const storeConfig = config.store;
   if (storeConfig.kind === 'redis') {
     try {
@@ -134,15 +144,6 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     });
   }
   const shared = storeConfig.kind === 'redis';
-  const backpressure = new Backpressure({
-    readiness,
-    counts: () => store.counts(),
-    countsNow: () => store.countsNow(),
-    maxBytes: config.storeMaxBytes,
-    maxOutboxSpans: config.traces?.queueMaxSpans ?? Number.MAX_SAFE_INTEGER,
-    probe: () => store.probe(),
-    relieve: () => store.compact(),
-  });
   await backpressure.refresh();
   readiness.addCheck(() => backpressure.check());
   const metrics = createSelfMetrics(telemetry.meter, {

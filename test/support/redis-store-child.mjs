@@ -14,6 +14,8 @@ const store = await RedisStore.open({
   tombstoneTtlMs: 6 * HOUR,
   pendingCallTtlMs: 6 * HOUR,
   outboxTtlMs: 6 * HOUR,
+  // Far longer than the test waits: the claim must be taken over because the heartbeat lapsed.
+  pendingClaimMs: 60_000,
 });
 const tx = store.begin();
 const fresh = await tx.claim([id]);
