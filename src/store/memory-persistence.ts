@@ -72,7 +72,9 @@ export class MemoryPersistence implements Persistence {
   }
 
   write(batch: WriteBatch): void {
-    for (const [sid, row] of batch.calls) this.calls.set(sid, row);
+    for (const [sid, { record, lastActivityAt, expiresAt }] of batch.calls) {
+      this.calls.set(sid, { record, lastActivityAt, expiresAt });
+    }
     for (const c of batch.claims) this.claims.set(c.id, c.expiresAt);
     for (const e of batch.outboxAdd) {
       this.outbox.set(e.seq, e);

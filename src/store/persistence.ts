@@ -12,8 +12,13 @@ export interface CallRow {
   expiresAt: number | undefined;
 }
 
+/** A call row to write; `bodyChanged: false`: only its activity times moved (a metrics sample). */
+export interface CallWrite extends CallRow {
+  bodyChanged?: boolean;
+}
+
 export interface WriteBatch {
-  calls: Map<string, CallRow>;
+  calls: Map<string, CallWrite>;
   claims: { id: string; expiresAt: number }[];
   outboxAdd: OutboxEntry[];
   outboxDelete: number[];

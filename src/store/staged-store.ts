@@ -10,7 +10,7 @@
 import type { CallChange, StoredCall } from '../calls/ports.js';
 import type { Clock } from '../clock.js';
 import type { OutboxEntry } from '../telemetry/outbox-port.js';
-import type { CallRow, Persistence, WriteBatch } from './persistence.js';
+import type { CallRow, CallWrite, Persistence, WriteBatch } from './persistence.js';
 import type { StateStore, StoreCounts, StoreTx } from './state-store.js';
 
 export interface StagedStoreOptions {
@@ -31,6 +31,26 @@ interface OverlayCall {
   row: CallRow;
   /** Whether the flushed store has this call pending (for pendingCount between flushes). */
   basePending: boolean;
+  /** Anything but the activity times changed since the flushed version (or there is none). */
+  bodyChanged: boolean;
+}
+
+/** Flushed call rows kept decoded, most recently used last: most updates then read no row from disk. */
+const ROW_CACHE_MAX = 4096;
+
+/** Same call, same content but for the activity times: the reducers keep unchanged parts by reference. */
+function sameBody(a: StoredCall, b: StoredCall): boolean {
+  if (a.status !== 'pending' || b.status !== 'pending') return a === b;
+  const x = a.state;
+  const y = b.state;
+  return (
+    x.events === y.events &&
+    x.eventIds === y.eventIds &&
+    x.summary === y.summary &&
+    x.droppedEvents === y.droppedEvents &&
+    x.accountSid === y.accountSid &&
+    x.callSid === y.callSid
+  );
 }
 
 interface Claim {
@@ -78,6 +98,8 @@ class Tx implements StoreTx {
 
 export class StagedStore implements StateStore {
   private readonly calls = new Map<string, OverlayCall>();
+  private readonly rowCache = new Map<string, CallRow>();
+  private bytes: number;
   private readonly claims = new Map<string, Claim>();
   private outboxAdd: OutboxEntry[] = [];
   private readonly outboxDelete = new Set<number>();
@@ -95,6 +117,28 @@ export class StagedStore implements StateStore {
     this.nextSeq = persistence.maxOutboxSeq() + 1;
     this.flushedPending = persistence.countPending();
     this.outbox = persistence.outboxCounts();
+    this.bytes = persistence.sizeBytes();
+  }
+
+  private flushedRow(callSid: string): CallRow | undefined {
+    const cached = this.rowCache.get(callSid);
+    if (cached !== undefined) {
+      this.rowCache.delete(callSid);
+      this.rowCache.set(callSid, cached);
+      return cached;
+    }
+    const row = this.persistence.getCall(callSid);
+    if (row !== undefined) this.remember(callSid, row);
+    return row;
+  }
+
+  private remember(callSid: string, row: CallRow): void {
+    this.rowCache.delete(callSid);
+    this.rowCache.set(callSid, row);
+    if (this.rowCache.size > ROW_CACHE_MAX) {
+      const oldest = this.rowCache.keys().next();
+      if (oldest.done !== true) this.rowCache.delete(oldest.value);
+    }
   }
 
   get durable(): boolean {
@@ -147,7 +191,7 @@ export class StagedStore implements StateStore {
   /** @internal Synchronous read-modify-write: nothing else runs between the read and the staged write. */
   updateCall<R>(callSid: string, fn: (current: StoredCall | undefined) => CallChange<R>): R {
     const staged = this.calls.get(callSid);
-    const base = staged === undefined ? this.persistence.getCall(callSid) : undefined;
+    const base = staged === undefined ? this.flushedRow(callSid) : undefined;
     const current = staged?.row ?? base;
     const now = this.opts.clock.now();
     const live = current !== undefined && !(current.expiresAt !== undefined && current.expiresAt <= now);
@@ -163,7 +207,9 @@ export class StagedStore implements StateStore {
               expiresAt: next.tombstone.finalisedAt + this.opts.tombstoneTtlMs,
             };
       const basePending = staged?.basePending ?? base?.record.status === 'pending';
-      this.calls.set(callSid, { row, basePending });
+      const bodyChanged =
+        staged?.bodyChanged === true || current === undefined || !live || !sameBody(current.record, next);
+      this.calls.set(callSid, { row, basePending, bodyChanged });
     }
     if (change.outbox !== undefined && change.outbox.length > 0) {
       this.outboxAdd.push({ seq: this.nextSeq++, createdAt: now, spans: change.outbox });
@@ -199,8 +245,8 @@ export class StagedStore implements StateStore {
     this.waiters = [];
     this.ackWaiters = [];
     const now = this.opts.clock.now();
-    const calls = new Map<string, CallRow>();
-    for (const [sid, c] of this.calls) calls.set(sid, c.row);
+    const calls = new Map<string, CallWrite>();
+    for (const [sid, c] of this.calls) calls.set(sid, { ...c.row, bodyChanged: c.bodyChanged });
     const batch: WriteBatch = {
       calls,
       claims: waiters.flatMap((w) => w.tx.claimed.map((id) => ({ id, expiresAt: now + this.opts.dedupTtlMs }))),
@@ -223,7 +269,9 @@ export class StagedStore implements StateStore {
     for (const c of this.calls.values())
       pendingDelta += (c.row.record.status === 'pending' ? 1 : 0) - (c.basePending ? 1 : 0);
     this.flushedPending += pendingDelta;
+    for (const [sid, c] of this.calls) this.remember(sid, c.row);
     this.calls.clear();
+    this.bytes = this.persistence.sizeBytes();
     const wroteOutbox = this.outboxAdd.length > 0;
     this.outboxAdd = [];
     this.outboxDelete.clear();
@@ -295,7 +343,8 @@ export class StagedStore implements StateStore {
       pendingCalls: this.pendingCountNow(),
       outboxEntries: this.outbox.entries,
       outboxSpans: this.outbox.spans,
-      bytes: this.persistence.sizeBytes(),
+      // As of the last flush or compaction: a stat per request would cost more than the answer.
+      bytes: this.bytes,
     };
   }
 
@@ -338,7 +387,9 @@ export class StagedStore implements StateStore {
 
   /** Removes expired claims and tombstones, a bounded number at a time. */
   compact(limit = 10_000): number {
-    return this.persistence.compact(this.opts.clock.now(), limit);
+    const removed = this.persistence.compact(this.opts.clock.now(), limit);
+    this.bytes = this.persistence.sizeBytes();
+    return removed;
   }
 
   /** Flushes what is staged (shutdown) and closes the backend. */

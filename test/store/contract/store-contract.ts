@@ -343,6 +343,35 @@ export function storeContract(factory: StoreFactory): void {
           expect(seqs.length).toBe(2);
           expect(seqs[1]).toBeGreaterThan(seqs[0] ?? Infinity);
         });
+
+        test('an update that only moves the activity times (a metrics sample) is durable and keeps the rest', async () => {
+          await open();
+          const sid = 'CA' + 'e'.repeat(32);
+          const tx = store.begin();
+          await tx.update(sid, addEventId(sid, 'EV1', clock.now()));
+          await tx.commit();
+          clock.advance(5_000);
+          const touch = store.begin();
+          const at = clock.now();
+          await touch.update(sid, (current) => {
+            assert.ok(current?.status === 'pending');
+            // As the reducer does for a sample: a shallow copy, events kept by reference.
+            const state = { ...current.state, lastActivityAt: at, earliestAt: at - 9_000, latestAt: at - 1_000 };
+            return { next: { status: 'pending', state }, result: undefined };
+          });
+          await touch.commit();
+          store = await reopen(store, clock, OPTS);
+          const after = await read(store, sid);
+          assert.ok(after?.status === 'pending');
+          assert.deepEqual(after.state.eventIds, ['EV1']);
+          expect([after.state.lastActivityAt, after.state.earliestAt, after.state.latestAt]).toEqual([
+            at,
+            at - 9_000,
+            at - 1_000,
+          ]);
+          expect(await store.idleCalls(at, 10)).toEqual([]);
+          expect(await store.idleCalls(at + 1, 10)).toEqual([sid]);
+        });
       });
     }
   });
