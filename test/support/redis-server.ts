@@ -21,14 +21,18 @@ export function redisServerBinary(): string {
   return path;
 }
 
-/** Sends one inline command and resolves with the first reply line (e.g. "+PONG"), or rejects. */
-export function redisCommand(port: number, command: string, timeoutMs = 1000): Promise<string> {
+/**
+ * Sends inline commands on one connection and resolves with the reply line of the last one (e.g.
+ * "+PONG"), or rejects. Enough for PING, AUTH and DEBUG SLEEP; replies must be one line each.
+ */
+export function redisCommand(port: number, command: string | string[], timeoutMs = 1000): Promise<string> {
+  const commands = typeof command === 'string' ? [command] : command;
   return new Promise((resolve, reject) => {
     const socket = new Socket();
     let data = '';
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`no reply to ${command} within ${timeoutMs} ms`));
+      reject(new Error(`no reply to ${commands.at(-1) ?? ''} within ${timeoutMs} ms`));
     }, timeoutMs);
     socket.once('error', (err) => {
       clearTimeout(timer);
@@ -36,13 +40,13 @@ export function redisCommand(port: number, command: string, timeoutMs = 1000): P
     });
     socket.on('data', (chunk: Buffer) => {
       data += chunk.toString('utf8');
-      const end = data.indexOf('\r\n');
-      if (end < 0) return;
+      const lines = data.split('\r\n');
+      if (lines.length <= commands.length) return;
       clearTimeout(timer);
       socket.destroy();
-      resolve(data.slice(0, end));
+      resolve(lines[commands.length - 1] ?? '');
     });
-    socket.connect(port, '127.0.0.1', () => socket.write(`${command}\r\n`));
+    socket.connect(port, '127.0.0.1', () => socket.write(commands.map((c) => `${c}\r\n`).join('')));
   });
 }
 
@@ -101,6 +105,9 @@ export class RedisServer {
         this.opts.appendfsync ?? 'always',
         '--maxmemory-policy',
         'noeviction',
+        // DEBUG SLEEP, from this machine only: a slow server for the outage test.
+        '--enable-debug-command',
+        'local',
         '--daemonize',
         'no',
         ...(this.opts.password === undefined ? [] : ['--requirepass', this.opts.password]),
@@ -139,6 +146,13 @@ export class RedisServer {
 
   logs(): string {
     return this.output;
+  }
+
+  /** Blocks the server for `seconds` (DEBUG SLEEP): a server that is up but too slow to answer. */
+  async sleep(seconds: number): Promise<void> {
+    const auth = this.opts.password === undefined ? [] : [`AUTH ${this.opts.password}`];
+    const reply = await redisCommand(this.port, [...auth, `DEBUG SLEEP ${seconds}`], seconds * 1000 + 5000);
+    if (reply !== '+OK') throw new Error(`DEBUG SLEEP answered ${reply}`);
   }
 
   async dispose(): Promise<void> {
