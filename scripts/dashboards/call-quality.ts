@@ -4,7 +4,7 @@
 import { CALL_METRICS as C } from '../../src/telemetry/catalog.js';
 import { buildDashboard, filterVariable, type BuiltDashboard } from './dashboard.js';
 import { heatmap, stat, timeseries, type PanelDef, type TargetSpec } from './panels.js';
-import { TWILIO_THRESHOLDS as T, bucketRates, counter, gauge, quantile, sel, shareAbove, shareAtOrBelow, sumRate } from './promql.js';
+import { TWILIO_THRESHOLDS as T, bucketRates, counter, gauge, quantile, sel, shareAbove, shareAtOrBelow, sumOfReplicaMax, sumRate } from './promql.js';
 
 /** The filters of this dashboard, on every interval metric. */
 const F = ['edge=~"$edge"', 'region=~"$region"', 'codec=~"$codec"', 'stream_direction=~"$stream_direction"'] as const;
@@ -74,7 +74,7 @@ const thresholdStats = (): PanelDef[] => [
     expectData: true,
     width: 4,
     height: 5,
-    targets: [{ expr: `sum(${sel(gauge(C.activeCalls), 'edge=~"$edge"')})` }],
+    targets: [{ expr: sumOfReplicaMax(sel(gauge(C.activeCalls), 'edge=~"$edge"')) }],
   }),
   stat({
     title: 'Intervals with jitter > 30 ms',
@@ -214,7 +214,7 @@ const eventsAndTags = (): PanelDef[] => [
     unit: 'short',
     expectData: true,
     width: 24,
-    targets: [{ expr: `sum by (edge) (${sel(gauge(C.activeCalls), 'edge=~"$edge"')})`, legend: '{{edge}}' }],
+    targets: [{ expr: sumOfReplicaMax(sel(gauge(C.activeCalls), 'edge=~"$edge"'), ['edge']), legend: '{{edge}}' }],
   }),
 ];
 

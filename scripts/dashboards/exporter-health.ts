@@ -5,7 +5,7 @@
 import { SELF_METRICS as S } from '../../src/telemetry/catalog.js';
 import { buildDashboard, filterVariable, type BuiltDashboard } from './dashboard.js';
 import { stat, timeseries, type PanelDef } from './panels.js';
-import { counter, gauge, quantile, sel, sumRate } from './promql.js';
+import { counter, gauge, quantile, sel, sumOfReplicaMax, sumRate } from './promql.js';
 
 /** Replicas of one job are told apart by instance. */
 const F = ['instance=~"$instance"'] as const;
@@ -64,7 +64,7 @@ const status = (): PanelDef[] => [
     expectData: true,
     width: 4,
     height: 5,
-    targets: [{ expr: `sum(${sel(gauge(S.callsInFlight), ...F)})` }],
+    targets: [{ expr: sumOfReplicaMax(sel(gauge(S.callsInFlight), ...F)) }],
   }),
   stat({
     title: 'Trace export queue',
@@ -73,7 +73,7 @@ const status = (): PanelDef[] => [
     expectData: true,
     width: 4,
     height: 5,
-    targets: [{ expr: `sum(${sel(gauge(S.traceQueue), ...F)})` }],
+    targets: [{ expr: sumOfReplicaMax(sel(gauge(S.traceQueue), ...F)) }],
   }),
 ];
 

@@ -53,6 +53,17 @@ export function sumIncrease(series: string, labels: readonly string[] = [], wind
   return `sum${by(labels)} (increase(${series}[${window}]))`;
 }
 
+/**
+ * A gauge that replicas do not add up: with the shared store every replica reports the same store-wide
+ * figure (calls in flight, trace queue), and each replica's active calls are its own view of the same
+ * calls (a load balancer spreads every call's deliveries over all replicas). So the replicas of one job
+ * are folded with `max without (instance)` and only then jobs are added: right for one replica, for
+ * N replicas on one store, and for several jobs.
+ */
+export function sumOfReplicaMax(series: string, labels: readonly string[] = []): string {
+  return `sum${by(labels)} (max without (instance) (${series}))`;
+}
+
 /** Grouping labels, extra matchers and the range window of a histogram query. */
 export interface HistogramOpts {
   by?: readonly string[];

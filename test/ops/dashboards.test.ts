@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DashboardLinkType } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DASHBOARDS_DIR, buildDashboards, renderDashboard } from '../../scripts/dashboards/index.js';
 import { TWILIO_THRESHOLDS } from '../../scripts/dashboards/promql.js';
-import { CALL_METRICS } from '../../src/telemetry/catalog.js';
+import { CALL_METRICS, SELF_METRICS } from '../../src/telemetry/catalog.js';
 import { exprProblems, labelValuesToPromQL, metricNamesIn, selectorsIn } from '../support/ops-queries.js';
 
 const built = buildDashboards();
@@ -149,6 +149,26 @@ for (const d of built) {
           /\b(rate|increase)\(/.test(t.expr) || !/_total\b|_bucket\b|_count\b|_sum\b/.test(t.expr),
           `${t.panel}: counters only through rate()/increase(): ${t.expr}`,
         );
+      }
+    });
+
+    test('with several replicas, gauges are folded per instance (max without instance), never added over replicas', () => {
+      // Every replica on the shared store reports the same calls in flight and trace queue, and each
+      // sees the same active calls: a plain sum() over replicas would count them once per replica.
+      const gauges = [
+        SELF_METRICS.callsInFlight,
+        SELF_METRICS.traceQueue,
+        SELF_METRICS.dedupIds,
+        CALL_METRICS.activeCalls,
+      ];
+      for (const t of promTargets(json)) {
+        for (const g of gauges) {
+          if (!metricNamesIn(t.expr).includes(g.name)) continue;
+          assert.ok(
+            t.expr.includes('max without (instance) (') || /\bby \(instance\)/.test(t.expr),
+            `${t.panel}: ${g.name} folded per instance or shown per instance: ${t.expr}`,
+          );
+        }
       }
     });
 
