@@ -19,6 +19,7 @@ import { selfGauges } from './http-get.js';
 import { runOpenLoop, type OpenLoopRow } from './open-loop.js';
 import { rssBytes } from './proc.js';
 import { runRecovery, type RecoveryResult } from './recovery.js';
+import { renderReplicas, runReplicas, type ReplicasResult } from './replicas.js';
 import { evaluateTargets, renderReport, type BenchReport, type HeldState } from './report.js';
 import { runScrape, type ScrapeResult } from './scrape.js';
 import { MiB } from './stats.js';
@@ -173,6 +174,17 @@ async function main(): Promise<void> {
   };
   for (const child of [baseline, embedded, memory]) await child.kill();
 
+  log('replicas: 3 exporters on one Redis (round-robin) against 1 exporter on the embedded store');
+  const replicas: ReplicasResult = await runReplicas({
+    signer: SIGNER,
+    sinkPort: sink.port,
+    concurrency: SINGLE_CONCURRENCY,
+    rounds: mode.rounds,
+    seconds: mode.seconds,
+    warmupSeconds: mode.warmupSeconds,
+    log,
+  });
+
   log('scrape: /metrics with every open label at METRIC_LABEL_MAX_VALUES');
   const scrape: ScrapeResult = await runScrape({ signer: SIGNER, sinkPort: sink.port, scrapes: mode.scrapes, log });
 
@@ -201,7 +213,8 @@ async function main(): Promise<void> {
   };
   report.targets = evaluateTargets(report);
   process.stdout.write(renderReport(report));
-  if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`\n${renderReplicas(replicas)}`);
+  if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ ...report, replicas }, null, 2)}\n`);
 }
 
 /** The sink's last line: {"requests":N,"bytes":N}. */

@@ -55,6 +55,8 @@ test('npm run bench -- --quick completes, prints every row and writes every figu
       'aligned (value k of each label together)',
       'cross (every pair',
       'OTLP sink:',
+      '3 replicas on Redis vs 1 replica embedded',
+      'redis x3',
       'targets',
     ])
       assert.ok(stdout.includes(row), `no "${row}" in the output:\n${stdout}`);
@@ -76,8 +78,14 @@ test('npm run bench -- --quick completes, prints every row and writes every figu
       recovery: unknown;
       scrape: { cases: unknown[] };
       targets: unknown[];
+      replicas: { measured: boolean; rows: unknown[]; ratio: unknown };
     };
     assert.deepEqual(badLeaves(report), []);
+    // CI installs redis-server: the replicas row is measured, not skipped.
+    assert.equal(report.replicas.measured, true, 'the replicas row was measured (redis-server on PATH)');
+    assert.equal(report.replicas.rows.length, 2);
+    for (const row of report.replicas.rows) numbersAt(row, ['reqPerS', 'p50Us', 'p99Us', 'cpuSeconds'], 'replicas');
+    numbersAt(report.replicas, ['ratio'], 'replicas');
     assert.equal(report.scenarios.length, 2);
     for (const scenario of report.scenarios) {
       assert.equal(scenario.servers.length, 3);
