@@ -6,7 +6,9 @@
 // exporters and redis-server), so the row shows what the shared store costs per request as well as
 // what it gives.
 // On this 2-core machine the load generator, three exporters and Redis share two cores: the row is a
-// cost comparison, not a scaling measurement (replicas scale across machines, not on one).
+// cost comparison, not a scaling measurement (replicas scale across machines, not on one). A third
+// setup, one of the three replicas alone, separates what the shared store costs one exporter from what
+// three exporters and Redis contending for two cores cost.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -18,7 +20,7 @@ import { cpuSeconds } from './proc.js';
 import { quantile, sortedConcat } from './stats.js';
 import { BodyPool, Cursor, type Signer } from './traffic.js';
 
-export type ReplicasSetup = 'embedded x1' | 'redis x3';
+export type ReplicasSetup = 'embedded x1' | 'redis x1' | 'redis x3';
 
 export interface ReplicasRow {
   setup: ReplicasSetup;
@@ -41,6 +43,8 @@ export interface ReplicasResult {
   rows: ReplicasRow[];
   /** redis x3 req/s over embedded x1 req/s (absent when not measured). */
   ratio?: number;
+  /** redis x1 req/s over embedded x1 req/s: the shared store's own cost, without three processes on two cores. */
+  ratioOne?: number;
 }
 
 export interface ReplicasOptions {
@@ -93,6 +97,13 @@ export async function runReplicas(opts: ReplicasOptions): Promise<ReplicasResult
       replicas.push(await exporterFor({ STORE_URL: `redis://127.0.0.1:${redis.port}`, STORE_KEY_PREFIX: 'bench:' }));
     const setups: Setup[] = [
       { key: 'embedded x1', exporters: [single], pids: [single.pid], cursor: new Cursor(pool, false) },
+      // One of the three alone (the other two idle): what the shared store costs one exporter.
+      {
+        key: 'redis x1',
+        exporters: replicas.slice(0, 1),
+        pids: [replicas[0]?.pid ?? -1, redis.pid],
+        cursor: new Cursor(pool, false),
+      },
       {
         key: 'redis x3',
         exporters: replicas,
@@ -120,13 +131,14 @@ export async function runReplicas(opts: ReplicasOptions): Promise<ReplicasResult
     }
     for (const e of [single, ...replicas]) await e.kill();
     const rows = setups.map((s) => row(s.key, runs.get(s.key) ?? []));
-    const [one, three] = rows;
+    const [embedded, one, three] = rows;
     return {
       measured: true,
       note: 'same run, A/B alternated; CPU summed over the setup’s server processes',
       concurrency: opts.concurrency,
       rows,
-      ratio: (three?.reqPerS ?? Number.NaN) / (one?.reqPerS ?? Number.NaN),
+      ratio: (three?.reqPerS ?? Number.NaN) / (embedded?.reqPerS ?? Number.NaN),
+      ratioOne: (one?.reqPerS ?? Number.NaN) / (embedded?.reqPerS ?? Number.NaN),
     };
   } finally {
     await redis.stop();
@@ -202,8 +214,9 @@ export function renderReplicas(r: ReplicasResult): string {
     int(x.cpuUsPerRequest),
     int(x.non2xx),
   ]);
-  const ratio = r.ratio ?? Number.NaN;
-  cells.push(['  ratio redis x3 / embedded x1', Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : 'n/a']);
+  const times = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? `${x.toFixed(2)}x` : 'n/a');
+  cells.push(['  ratio redis x1 / embedded x1', times(r.ratioOne)]);
+  cells.push(['  ratio redis x3 / embedded x1', times(r.ratio)]);
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
   const line = (c: readonly string[]) =>
     c.map((v, i) => (i === 0 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join('  ');

@@ -78,14 +78,14 @@ test('npm run bench -- --quick completes, prints every row and writes every figu
       recovery: unknown;
       scrape: { cases: unknown[] };
       targets: unknown[];
-      replicas: { measured: boolean; rows: unknown[]; ratio: unknown };
+      replicas: { measured: boolean; rows: unknown[]; ratio: unknown; ratioOne: unknown };
     };
     assert.deepEqual(badLeaves(report), []);
     // CI installs redis-server: the replicas row is measured, not skipped.
     assert.equal(report.replicas.measured, true, 'the replicas row was measured (redis-server on PATH)');
-    assert.equal(report.replicas.rows.length, 2);
+    assert.equal(report.replicas.rows.length, 3);
     for (const row of report.replicas.rows) numbersAt(row, ['reqPerS', 'p50Us', 'p99Us', 'cpuSeconds'], 'replicas');
-    numbersAt(report.replicas, ['ratio'], 'replicas');
+    numbersAt(report.replicas, ['ratio', 'ratioOne'], 'replicas');
     assert.equal(report.scenarios.length, 2);
     for (const scenario of report.scenarios) {
       assert.equal(scenario.servers.length, 3);
