@@ -10,6 +10,8 @@
 //    ready gauge is 0; started again on the same port and append-only file, both recover by
 //    themselves, the deliveries refused meanwhile get in, and nothing acknowledged before the kill is
 //    lost: every call event is in its call's trace exactly once, one root span per call.
+// 3. A replica started while Redis is down starts all the same (listening, unready naming the store)
+//    and becomes ready by itself once Redis is back.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import assert from '../support/assert.js';
 import { ensureBuilt, waitFor } from '../support/child.js';
@@ -46,13 +48,25 @@ beforeAll(async () => {
     );
   }
   await Promise.all(replicas.map((r) => r.startReady(30_000)));
+  latecomer = await RestartableExporter.create({
+    env: {
+      TWILIO_AUTH_TOKEN: TOKEN,
+      LOG_LEVEL: 'error',
+      STORE_URL: redis.url,
+      STORE_KEY_PREFIX: `outage-${process.pid}:`,
+      OTEL_TRACES_EXPORTER: 'none',
+    },
+  });
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(replicas.map((r) => r.dispose()));
+  await Promise.all([...replicas, latecomer].map((r) => r?.dispose()));
   await receiver?.close();
   await redis?.dispose();
 });
+
+/** Started while Redis is down (phase 3). */
+let latecomer: RestartableExporter;
 
 let rr = 0;
 const next = (): RestartableExporter => {
@@ -141,6 +155,15 @@ test('Redis slow, then down: 503 with Retry-After and unready naming the store; 
   const logs = replicas.map((r) => r.logs()).join('\n');
   expect(logs).not.toContain(PASSWORD);
 
+  // 3. A replica started now starts all the same: listening, unready, naming the store.
+  latecomer.start();
+  await latecomer.waitUntil('listening', 20_000);
+  await waitFor('the latecomer to be past start-up and unready for the store', async () => {
+    const reasons = (await latecomer.readyz()).body.reasons ?? [];
+    return reasons.some((r) => r.includes('Redis store')) && !reasons.some((r) => r.includes('starting'));
+  });
+  expect((await latecomer.readyz()).status).toBe(503);
+
   // The rest of the traffic (and the complete summaries) is sent while the server is down...
   const sending = Promise.all([
     (async () => {
@@ -148,13 +171,14 @@ test('Redis slow, then down: 503 with Retry-After and unready naming the store; 
       for (const c of calls) await deliver([c.complete]);
     })(),
   ]);
-  await sleep(Math.max(0, 4_000 - (Date.now() - downAt)));
+  // Down for at least 4 s in all, and at least 2 s of refused deliveries.
+  await sleep(Math.max(2_000, 4_000 - (Date.now() - downAt)));
   const refusedWhileDown = refused;
   expect(refusedWhileDown).toBeGreaterThan(0);
   // ...and gets in once the server is back: the replicas recover by themselves.
   await redis.startAgain();
   const upAt = Date.now();
-  await Promise.all(replicas.map((r) => r.waitUntil('ready', 15_000)));
+  await Promise.all([...replicas, latecomer].map((r) => r.waitUntil('ready', 15_000)));
   const recoveredMs = Date.now() - upAt;
   await sending;
   assert.deepEqual(answered4xx, [], 'never a 4xx (Twilio would drop the events)');
@@ -199,7 +223,7 @@ test('Redis slow, then down: 503 with Retry-After and unready naming the store; 
   );
   assert.deepEqual(problems, [], 'each call: one root span, each call event exactly once');
   assert.deepEqual(
-    replicas.flatMap((r) => r.unexpectedExits),
+    [...replicas, latecomer].flatMap((r) => r.unexpectedExits),
     [],
   );
 }, 90_000);
