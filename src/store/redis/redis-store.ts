@@ -312,6 +312,8 @@ export class RedisStore implements StateStore {
           `${todo.length} event id(s) are being processed by another request that has not committed yet`,
         );
       }
+      // A claim held here is waited for at the top of the loop; only another replica's is polled.
+      if (todo.every((id) => this.localClaims.has(id))) continue;
       await sleep(Math.min(delay, Math.max(1, deadline - Date.now())));
       delay = Math.min(delay * 2, 200);
     }
