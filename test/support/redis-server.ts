@@ -4,8 +4,9 @@
 // and directory (an outage; the data comes back from the append-only file), or killed.
 // Tests never skip when redis-server is missing: they fail with the install hint (CI installs it).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './child.js';
@@ -25,16 +26,18 @@ export function redisServerBinary(): string {
  * Sends inline commands on one connection and resolves with the reply line of the last one (e.g.
  * "+PONG"), or rejects. Enough for PING, AUTH and DEBUG SLEEP; replies must be one line each.
  */
-export function redisCommand(port: number, command: string | string[], timeoutMs = 1000): Promise<string> {
+export function redisCommand(port: number, command: string | string[], timeoutMs = 1000, tls = false): Promise<string> {
   const commands = typeof command === 'string' ? [command] : command;
   return new Promise((resolve, reject) => {
-    const socket = new Socket();
+    const send = () => socket.write(commands.map((c) => `${c}\r\n`).join(''));
+    // A readiness probe: the test's own server, whose self-signed certificate is not checked here.
+    const socket = tls ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }, send) : new Socket();
     let data = '';
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`no reply to ${commands.at(-1) ?? ''} within ${timeoutMs} ms`));
     }, timeoutMs);
-    socket.once('error', (err) => {
+    socket.once('error', (err: Error) => {
       clearTimeout(timer);
       reject(err);
     });
@@ -46,7 +49,7 @@ export function redisCommand(port: number, command: string | string[], timeoutMs
       socket.destroy();
       resolve(lines[commands.length - 1] ?? '');
     });
-    socket.connect(port, '127.0.0.1', () => socket.write(commands.map((c) => `${c}\r\n`).join('')));
+    if (!tls) socket.connect(port, '127.0.0.1', send);
   });
 }
 
@@ -55,6 +58,8 @@ export interface RedisServerOptions {
   appendfsync?: 'always' | 'everysec';
   /** Requires AUTH with this password (`requirepass`). */
   password?: string;
+  /** TLS only (rediss://), with a self-signed certificate for 127.0.0.1 (`caFile`). */
+  tls?: boolean;
 }
 
 export class RedisServer {
@@ -78,7 +83,26 @@ export class RedisServer {
 
   get url(): string {
     const auth = this.opts.password === undefined ? '' : `:${encodeURIComponent(this.opts.password)}@`;
-    return `redis://${auth}127.0.0.1:${this.port}`;
+    return `${this.opts.tls === true ? 'rediss' : 'redis'}://${auth}127.0.0.1:${this.port}`;
+  }
+
+  /** The self-signed certificate of a TLS server (trust it with NODE_EXTRA_CA_CERTS). */
+  get caFile(): string {
+    return join(this.dir, 'tls.crt');
+  }
+
+  /** `--port`, or for TLS `--tls-port` with a certificate made once (and no client certificates). */
+  private listenArgs(): string[] {
+    if (this.opts.tls !== true) return ['--port', String(this.port)];
+    const key = join(this.dir, 'tls.key');
+    if (!existsSync(key)) {
+      const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'];
+      args.push('-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', this.caFile);
+      const made = spawnSync('openssl', args, { encoding: 'utf8' });
+      if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.stderr}`);
+    }
+    const tls = ['--tls-port', String(this.port), '--tls-cert-file', this.caFile, '--tls-key-file', key];
+    return ['--port', '0', ...tls, '--tls-auth-clients', 'no'];
   }
 
   running(): boolean {
@@ -91,8 +115,7 @@ export class RedisServer {
     const proc = spawn(
       this.binary,
       [
-        '--port',
-        String(this.port),
+        ...this.listenArgs(),
         '--bind',
         '127.0.0.1',
         '--dir',
@@ -128,7 +151,7 @@ export class RedisServer {
       `redis-server on port ${this.port} to answer PING`,
       async () => {
         if (this.proc !== proc) throw new Error(`redis-server exited:\n${this.output}`);
-        const reply = await redisCommand(this.port, 'PING').catch(() => '');
+        const reply = await redisCommand(this.port, 'PING', 1000, this.opts.tls === true).catch(() => '');
         // With requirepass an unauthenticated PING is refused, which still says the server is up.
         return reply === '+PONG' || reply.startsWith('-NOAUTH');
       },
@@ -151,7 +174,12 @@ export class RedisServer {
   /** Blocks the server for `seconds` (DEBUG SLEEP): a server that is up but too slow to answer. */
   async sleep(seconds: number): Promise<void> {
     const auth = this.opts.password === undefined ? [] : [`AUTH ${this.opts.password}`];
-    const reply = await redisCommand(this.port, [...auth, `DEBUG SLEEP ${seconds}`], seconds * 1000 + 5000);
+    const reply = await redisCommand(
+      this.port,
+      [...auth, `DEBUG SLEEP ${seconds}`],
+      seconds * 1000 + 5000,
+      this.opts.tls === true,
+    );
     if (reply !== '+OK') throw new Error(`DEBUG SLEEP answered ${reply}`);
   }
 

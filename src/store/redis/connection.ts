@@ -37,7 +37,10 @@ export function connect(opts: ConnectionOptions): Redis {
     enableAutoPipelining: true,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000) + Math.floor(Math.random() * 100),
   };
-  // ioredis reads user, password, host, port, db and TLS (rediss:) from the URL itself.
+  // ioredis reads user, password, host and port and db from the URL; TLS is asked for here, since it
+  // only recognises a lower-case `rediss://`. The server's certificate is verified against Node's CA
+  // store: a private CA is added with NODE_EXTRA_CA_CERTS.
+  if (new URL(opts.url).protocol === 'rediss:') options.tls = {};
   return new Redis(opts.url, options);
 }
 
