@@ -36,6 +36,8 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.serviceName, [ATTR_SERVICE_VERSION]: VERSION }))
     .merge(detectResources({ detectors: [envDetector] }));
   // Scope labels would add otel_scope_* to every series; users query by metric name alone.
+  // metrics-server.ts writes this reader's collect() with prometheus-text.ts, which writes exactly
+  // what the exporter's serializer writes for these options (test/telemetry/prometheus-text.test.ts).
   const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
   const readers: MetricReader[] = [prometheus];
   if (opts.otlpMetrics !== undefined) {
