@@ -60,7 +60,9 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9:_.{}-]{1,64}$/, 'must be 1 to 64 of A-Z a-z 0-9 : _ . { } -')
     .default('vie:'),
-  STORE_MAX_BYTES: positiveInt(1024 * MiB, 64 * 1024),
+  // About 11 KB per call in flight (10 call events) plus ~300 B per dedup id: room for MAX_PENDING_CALLS
+  // (100,000) calls and the dedup window of a busy account.
+  STORE_MAX_BYTES: positiveInt(4096 * MiB, 64 * 1024),
   // FULL survives power loss; NORMAL survives a process kill but may lose the last commits on power loss.
   STORE_SYNC: z.enum(['full', 'normal']).default('full'),
   MAX_BODY_BYTES: positiveInt(MiB, 1024),
