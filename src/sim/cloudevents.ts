@@ -40,7 +40,7 @@ export interface SimEvent {
   readyMs: number;
   timing: Timing;
   /** Interval packets of a metrics sample, for the report. */
-  packets?: { edge: Edge; received: number; lost: number };
+  packets?: { edge: Edge; received: number; lost: number; sent: number };
   build(clock: EventClock): CloudEvent;
 }
 
@@ -95,7 +95,7 @@ export function callCloudEvents(plan: CallPlan): SimEvent[] {
       atMs: interval.atMs,
       readyMs: interval.atMs,
       timing: 'realtime',
-      packets: { edge: interval.edge, received: interval.packetsReceived, lost: interval.packetsLost },
+      packets: { edge: interval.edge, received: interval.packetsReceived, lost: interval.packetsLost, sent: 0 },
       build: (clock) =>
         envelope(ctx, type, id, 'Metrics', SCHEMA.metric, clock, gatewayMetricData(ctx, interval, clock)),
     });
@@ -111,7 +111,12 @@ export function callCloudEvents(plan: CallPlan): SimEvent[] {
       atMs: sample.atMs,
       readyMs: Math.min(batchEnd, plan.endMs),
       timing: 'realtime',
-      packets: { edge: 'sdk_edge', received: sample.packetsReceived, lost: sample.packetsLost },
+      packets: {
+        edge: 'sdk_edge',
+        received: sample.packetsReceived,
+        lost: sample.packetsLost,
+        sent: sample.packetsSent,
+      },
       build: (clock) => envelope(ctx, type, id, 'Metrics', SCHEMA.metric, clock, sdkMetricData(ctx, sample, clock)),
     });
   });
@@ -290,6 +295,9 @@ function sdkMetricData(ctx: CallContext, s: SdkSample, clock: EventClock): JsonO
         rtt: { value: s.rttMs },
         packets_received: s.packetsReceived,
         packets_lost: s.packetsLost,
+        // Twilio's REST docs show packets_sent in cumulative only; CallMetric/2 allows it per interval too,
+        // and twilio_voice_packets_sent_total counts interval values only.
+        packets_sent: s.packetsSent,
         packets_loss_percentage: s.lossPct,
       },
       cumulative: {

@@ -26,6 +26,8 @@ export interface SdkSample extends SdkReading {
   audioOut: number;
   packetsReceived: number;
   packetsLost: number;
+  /** The microphone stream the SDK sent this second (CallMetric/2 `Metrics.packets_sent`). */
+  packetsSent: number;
   cumulative: {
     packetsReceived: number;
     packetsLost: number;
@@ -161,6 +163,7 @@ function sdkSamples(rng: Rng, input: MediaInput, seconds: readonly Second[], sil
       audioOut: rng.int(500, 24000),
       packetsReceived,
       packetsLost,
+      packetsSent: PACKETS_PER_SECOND,
       cumulative: { ...cumulative },
     });
   });

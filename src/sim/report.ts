@@ -2,6 +2,7 @@
 //   events.byType[type].delivered   = voice_insights_exporter_events_total{type, outcome="accepted"}
 //   events.duplicatesSent           = sum of voice_insights_exporter_events_total{outcome="duplicate"}
 //   intervalPackets.received        = sum of twilio_voice_packets_received_total
+//   intervalPackets.sent            = sum of twilio_voice_packets_sent_total
 //   calls.completeSummaryDelivered  = sum of twilio_voice_calls_total
 // when every delivery was answered 2xx (http.byStatus).
 import type { CallPlan } from './call-plan.js';
@@ -63,9 +64,10 @@ export interface SimReport {
   metricSamples: { gateway: number; sdk: number };
   /** Interval packet counts of delivered unique metrics events (never the cumulative totals). */
   intervalPackets: {
-    byEdge: Partial<Record<Edge, { received: number; lost: number }>>;
+    byEdge: Partial<Record<Edge, { received: number; lost: number; sent: number }>>;
     received: number;
     lost: number;
+    sent: number;
   };
   http: { byStatus: Record<string, number> };
 }
@@ -93,7 +95,7 @@ export class ReportBuilder {
   private duplicates = 0;
   private reordered = 0;
   private readonly samples = { gateway: 0, sdk: 0 };
-  private readonly packets: SimReport['intervalPackets'] = { byEdge: {}, received: 0, lost: 0 };
+  private readonly packets: SimReport['intervalPackets'] = { byEdge: {}, received: 0, lost: 0, sent: 0 };
   private readonly byStatus: Record<string, number> = {};
 
   private readonly settings: SimReport['settings'];
@@ -135,11 +137,13 @@ export class ReportBuilder {
     if (e.packets) {
       if (e.packets.edge === 'sdk_edge') this.samples.sdk++;
       else this.samples.gateway++;
-      const edge = (this.packets.byEdge[e.packets.edge] ??= { received: 0, lost: 0 });
+      const edge = (this.packets.byEdge[e.packets.edge] ??= { received: 0, lost: 0, sent: 0 });
       edge.received += e.packets.received;
       edge.lost += e.packets.lost;
+      edge.sent += e.packets.sent;
       this.packets.received += e.packets.received;
       this.packets.lost += e.packets.lost;
+      this.packets.sent += e.packets.sent;
     }
   }
 

@@ -147,7 +147,7 @@ describe('Twilio shapes', () => {
     for (let i = 1; i < times.length - 1; i++) assert.equal((times[i] ?? 0) - (times[i - 1] ?? 0), 10_000);
   });
 
-  test('SDK metrics: one a second, jitter/rtt/mos/audio levels as {value} blocks, packets as counts', () => {
+  test('SDK metrics: one a second, jitter/rtt/mos/audio levels as {value} blocks, packets (received, lost, sent) as counts', () => {
     const c = calls.find((x) => x.plan.callType === 'client' && x.plan.media !== undefined);
     assert.ok(c);
     const metrics = c.events.filter((e) => e.type === 'com.twilio.voice.insights.call-metrics.sdk');
@@ -159,6 +159,7 @@ describe('Twilio shapes', () => {
     for (const k of ['jitter', 'rtt', 'mos', 'audio_in', 'audio_out'])
       assert.deepEqual(Object.keys(interval[k] as object), ['value'], k);
     assert.equal(typeof interval['packets_received'], 'number');
+    assert.equal(typeof interval['packets_sent'], 'number');
   });
 
   test('call events: gateway progress in group "call"; SDK connection events and warnings', () => {

@@ -186,11 +186,14 @@ describe("reconciliation with the exporter's /metrics", () => {
     );
   });
 
-  test('interval packets: received and lost totals match, per edge too', () => {
+  test('interval packets: received, lost and sent totals match, per edge too', () => {
     assert.equal(sampleSum(metrics, 'twilio_voice_packets_received_total'), report.intervalPackets.received);
     assert.equal(sampleSum(metrics, 'twilio_voice_packets_lost_total'), report.intervalPackets.lost);
+    assert.ok(report.intervalPackets.sent > 0, 'SDK samples carry packets sent');
+    assert.equal(sampleSum(metrics, 'twilio_voice_packets_sent_total'), report.intervalPackets.sent);
     for (const [edge, counts] of Object.entries(report.intervalPackets.byEdge)) {
       assert.equal(sampleSum(metrics, 'twilio_voice_packets_received_total', { edge }), counts.received, edge);
+      assert.equal(sampleSum(metrics, 'twilio_voice_packets_sent_total', { edge }), counts.sent, edge);
     }
   });
 
