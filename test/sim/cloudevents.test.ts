@@ -99,6 +99,29 @@ describe('Twilio shapes', () => {
     }
   });
 
+  test('complete summaries: PSTN calls carry caller verification, about a third carry an annotation scored by how the call went', () => {
+    const verified: boolean[] = [];
+    let annotated = 0;
+    for (const c of calls) {
+      const complete = c.events.find((e) => e.type === 'com.twilio.voice.insights.call-summary.complete');
+      assert.ok(complete);
+      const d = data(complete);
+      const trust = d['trust'] as { verified_caller?: { verified?: unknown } } | null;
+      if (c.plan.callType === 'carrier' || c.plan.callType === 'trunking') {
+        assert.equal(typeof trust?.verified_caller?.verified, 'boolean', c.plan.callSid);
+        verified.push(trust?.verified_caller?.verified === true);
+      } else assert.equal(trust, null);
+      const annotation = d['annotation'] as { call_score?: unknown } | null;
+      if (annotation === null) continue;
+      annotated++;
+      const score = Number(annotation.call_score);
+      const bad = c.plan.callState === 'fail' || c.plan.tags.length > 0;
+      assert.ok(bad ? score >= 1 && score <= 2 : score >= 4 && score <= 5, `${c.plan.callSid}: ${score}`);
+    }
+    assert.ok(verified.includes(true) && verified.includes(false), 'verified and unverified callers');
+    assert.ok(annotated > calls.length / 6 && annotated < calls.length / 2, `${annotated} annotated`);
+  });
+
   test('dataschema: CallEvent/3, CallMetric/2, CallSummary/2', () => {
     for (const e of all) {
       const expected = e.type.includes('call-event')
