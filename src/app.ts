@@ -187,12 +187,14 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
       'OTLP trace export failed; retrying with backoff. Check OTEL_EXPORTER_OTLP_ENDPOINT',
     );
   };
+  const callMetrics = createCallMetricsRecorder(telemetry.meter, limiter, clock);
   const applyEffects = (effects: readonly CallEffect[]) => {
     for (const e of effects) {
       if (e.kind === 'finalised') {
         if (e.summary !== undefined) callOutcomes.record(e.summary);
         metrics.traceFinalised(e.reason);
-      } else metrics.lateData(e.late, e.outcome);
+      } else if (e.kind === 'derived-sample') callMetrics.onDerivedSample(e);
+      else metrics.lateData(e.late, e.outcome);
     }
   };
   const calls = new CallAssembler({
@@ -208,7 +210,7 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     // Three missed sweeps and another replica takes the sweep over.
     sweepLeaseMs: 3 * sweepIntervalMs,
   });
-  const observers = [sinkTestLogger(logger), createCallMetricsRecorder(telemetry.meter, limiter, clock)];
+  const observers = [sinkTestLogger(logger), callMetrics];
   const ingest = new Ingest<StoreTx>({
     clock,
     store,

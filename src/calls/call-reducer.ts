@@ -14,13 +14,23 @@ import {
   type FinaliseReason,
 } from './call-state.js';
 import type { CallChange, StoredCall } from './ports.js';
+import { snapshotOf, stepStream, streamKey, type DerivedValues } from './stream-deltas.js';
 import { buildLateEventSpan, buildLateSummarySpan, buildRootSpan, type BuildOptions } from './trace-builder.js';
 
 export type LateKind = 'call-event' | 'call-summary' | 'call-metric';
 
+/** Interval figures a gateway sample lacks, derived from its stream's cumulative snapshots. */
+export interface DerivedSample {
+  kind: 'derived-sample';
+  /** The sample's own labels source: the recorder applies the same label rules as to interval values. */
+  sample: Pick<CallMetricSample, 'callSid' | 'edge' | 'streamDirection' | 'codec' | 'region'>;
+  values: DerivedValues;
+}
+
 export type CallEffect =
   | { kind: 'finalised'; reason: FinaliseReason; summary: CallSummaryRecord | undefined }
-  | { kind: 'late'; late: LateKind; outcome: 'late_span' | 'ignored' };
+  | { kind: 'late'; late: LateKind; outcome: 'late_span' | 'ignored' }
+  | DerivedSample;
 
 export interface ReduceContext extends BuildOptions {
   /** Epoch ms now (receive time of the request, or the sweep's time). */
@@ -63,7 +73,12 @@ export function reduceCallEvent(current: StoredCall | undefined, event: CallEven
   return { next: { status: 'pending', state }, result: [] };
 }
 
-/** Samples are metrics, not span events; they only widen the call's time range and keep it active. */
+/**
+ * Samples are metrics, not span events; they widen the call's time range and keep it active. A gateway
+ * sample also moves its stream's cumulative snapshot, and what its interval lacks (jitter, packets of a
+ * cumulative-only sample) comes back as a `derived-sample` effect (stream-deltas.ts). A snapshot not
+ * newer than the remembered one (a replay, or out of order) derives nothing and changes no snapshot.
+ */
 export function reduceCallMetric(
   current: StoredCall | undefined,
   sample: CallMetricSample,
@@ -72,10 +87,24 @@ export function reduceCallMetric(
   if (current?.status === 'finalised') {
     return { next: undefined, result: [{ kind: 'late', late: 'call-metric', outcome: 'ignored' }] };
   }
-  // Only the activity times move: the rest is kept by reference, so the store writes three numbers.
+  // Only what changes is copied: the rest is kept by reference, so the store writes little.
   const state = current === undefined ? newCallState(sample.callSid, sample.accountSid, ctx.now) : { ...current.state };
   touch(state, sample.timestamp, ctx.now, sample.accountSid);
-  return { next: { status: 'pending', state }, result: [] };
+  const result: CallEffect[] = [];
+  if (sample.source === 'gateway') {
+    const key = streamKey(sample.edge, sample.streamDirection);
+    const step = stepStream(state.streams?.[key], snapshotOf(sample.timestamp, sample.cumulative), sample.interval);
+    if (step.next !== undefined) state.streams = { ...state.streams, [key]: step.next };
+    if (Object.keys(step.derived).length > 0) {
+      const { callSid, edge, streamDirection, codec, region } = sample;
+      result.push({
+        kind: 'derived-sample',
+        sample: { callSid, edge, streamDirection, codec, region },
+        values: step.derived,
+      });
+    }
+  }
+  return { next: { status: 'pending', state }, result };
 }
 
 export function reduceCallSummary(

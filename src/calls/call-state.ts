@@ -1,6 +1,7 @@
 // What the exporter knows about one call while it waits for Twilio's final summary. Plain data, so a
 // durable or shared store can serialise it. Reducers here are pure: no clock, no I/O.
 import type { CallEventRecord, CallSummaryRecord, SummaryStage } from '../events/types.js';
+import type { StreamSnapshot } from './stream-deltas.js';
 
 /** Root span events kept per call; past it events are counted as dropped (OTel's own limit is 128 by default). */
 export const MAX_EVENTS_PER_CALL = 1000;
@@ -20,6 +21,12 @@ export interface CallState {
   droppedEvents: number;
   /** Best summary so far: complete > predicted-complete > partial, then higher processing_version. */
   summary: CallSummaryRecord | undefined;
+  /**
+   * The last cumulative snapshot of each gateway stream, keyed `edge/direction` (stream-deltas.ts):
+   * interval jitter and packet deltas are derived from consecutive ones. Absent until a gateway
+   * sample arrives (and in states written before this field existed).
+   */
+  streams?: Record<string, StreamSnapshot>;
 }
 
 /** What remains of a call after its root span went out: enough to route late data and refuse repeats. */

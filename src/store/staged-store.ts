@@ -47,6 +47,7 @@ function sameBody(a: StoredCall, b: StoredCall): boolean {
     x.events === y.events &&
     x.eventIds === y.eventIds &&
     x.summary === y.summary &&
+    x.streams === y.streams &&
     x.droppedEvents === y.droppedEvents &&
     x.accountSid === y.accountSid &&
     x.callSid === y.callSid

@@ -1,7 +1,10 @@
 // Interval samples and call events -> Prometheus/OTLP metrics (DESIGN section 4). Only interval
 // values are added to counters: cumulative blocks are running totals, and adding them as deltas
-// would count every packet many times over. Absent values are skipped, never recorded as zero.
+// would count every packet many times over. What a gateway interval lacks (jitter; packets of a
+// cumulative-only sample) arrives separately as differences of consecutive cumulative snapshots,
+// computed by the call reducer (onDerivedSample). Absent values are skipped, never recorded as zero.
 import type { Meter } from '@opentelemetry/api';
+import type { DerivedSample } from '../calls/call-reducer.js';
 import type { Clock } from '../clock.js';
 import type { CallEventRecord, CallMetricSample, MetricValues, Stat } from '../events/types.js';
 import type { EventHandlers } from '../pipeline/dispatch.js';
@@ -14,7 +17,15 @@ type SampleLabels = LabelsOf<typeof M.intervalJitter>;
 /** Interval histograms and packet counters share one bounded value set per label. */
 const SAMPLE_FAMILY = 'twilio_voice_interval_*';
 
-export function createCallMetricsRecorder(meter: Meter, limiter: LabelLimiter, clock: Clock): EventHandlers {
+export interface CallMetricsRecorder extends EventHandlers {
+  /**
+   * Interval figures derived from a gateway stream's cumulative snapshots (src/calls/stream-deltas.ts),
+   * recorded after the commit into the same instruments and with the same labels as interval values.
+   */
+  onDerivedSample(derived: Omit<DerivedSample, 'kind'>): void;
+}
+
+export function createCallMetricsRecorder(meter: Meter, limiter: LabelLimiter, clock: Clock): CallMetricsRecorder {
   const jitter = createHistogram(meter, M.intervalJitter);
   const rtt = createHistogram(meter, M.intervalRtt);
   const mos = createHistogram(meter, M.intervalMos);
@@ -29,7 +40,7 @@ export function createCallMetricsRecorder(meter: Meter, limiter: LabelLimiter, c
     [...active.countByEdge()].map(([edge, count]) => [{ edge }, count] as const),
   );
 
-  const sampleLabels = (s: CallMetricSample): SampleLabels => ({
+  const sampleLabels = (s: Pick<CallMetricSample, 'edge' | 'streamDirection' | 'codec' | 'region'>): SampleLabels => ({
     edge: s.edge ?? UNKNOWN_VALUE,
     stream_direction: s.streamDirection,
     codec: limiter.value(SAMPLE_FAMILY, 'codec', s.codec),
@@ -50,6 +61,14 @@ export function createCallMetricsRecorder(meter: Meter, limiter: LabelLimiter, c
       if (v.packetsReceived !== undefined) received.add(v.packetsReceived, labels);
       if (v.packetsLost !== undefined) lost.add(v.packetsLost, labels);
       if (v.packetsSent !== undefined) sent.add(v.packetsSent, labels);
+    },
+    onDerivedSample({ sample, values: d }) {
+      const labels = sampleLabels(sample);
+      recordIfDefined(jitter, d.jitterSeconds, labels);
+      recordIfDefined(loss, d.packetLossRatio, labels);
+      if (d.packetsReceived !== undefined) received.add(d.packetsReceived, labels);
+      if (d.packetsLost !== undefined) lost.add(d.packetsLost, labels);
+      if (d.packetsSent !== undefined) sent.add(d.packetsSent, labels);
     },
     onCallEvent(event: CallEventRecord) {
       active.touch(event.callSid, event.edge);

@@ -67,7 +67,7 @@ function rig(opts: { maxPendingCalls?: number; exposePii?: boolean } = {}): Rig 
         if (e.kind === 'finalised') {
           if (e.summary !== undefined) outcomes.push(e.summary);
           finalised.push(e.reason);
-        } else late.push({ kind: e.late, outcome: e.outcome });
+        } else if (e.kind === 'late') late.push({ kind: e.late, outcome: e.outcome });
       }
     },
     exposePii: opts.exposePii ?? false,
