@@ -15,8 +15,11 @@ export interface MetricDef {
   readonly help: string;
   readonly labels: readonly string[];
   readonly buckets?: readonly number[];
-  /** Fixed label value sets exposed at 0 from start, so alerts and dashboards work before the first failure. */
-  readonly preset?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Fixed label value sets exposed at 0 from start, so alerts and dashboards work before the first failure:
+   * per label a value set (every combination is exposed), or the exact label sets when only some combine.
+   */
+  readonly preset?: Readonly<Record<string, readonly string[]>> | readonly Readonly<Record<string, string>>[];
   /** Where the value comes from, for the README. */
   readonly source: string;
 }
@@ -40,6 +43,19 @@ export type SignatureFailureReason = (typeof SIGNATURE_FAILURE_REASONS)[number];
 /** Any CloudEvent type outside EVENT_TYPES is counted under this value, so the label stays bounded. */
 export const OTHER_TYPE = 'other';
 export const TYPE_LABEL_VALUES: readonly string[] = [...EVENT_TYPES, OTHER_TYPE];
+
+/**
+ * Every (metric, label) pair the label limiter bounds (METRIC_LABEL_MAX_VALUES): `metric` is the value
+ * family the recorders pass (interval metrics and once-per-call metrics each share one value set per label).
+ */
+export const LIMITED_LABELS: readonly { readonly metric: string; readonly label: string }[] = [
+  ...['codec', 'region'].map((label) => ({ metric: 'twilio_voice_interval_*', label })),
+  ...['group', 'name'].map((label) => ({ metric: 'twilio_voice_call_events_total', label })),
+  ...['call_type', 'call_direction', 'call_state', 'disconnected_by', 'tag'].map((label) => ({
+    metric: 'twilio_voice_call*',
+    label,
+  })),
+];
 
 const SELF = 'voice_insights_exporter_';
 /** Request latency, seconds: Twilio waits at most 5 s for an answer (reference section 5). */
@@ -116,6 +132,7 @@ export const SELF_METRICS = {
     unit: '{event}',
     help: 'Events whose dataschema version is not one this exporter was built against (parsed tolerantly anyway).',
     labels: ['type'],
+    preset: { type: TYPE_LABEL_VALUES },
     source: 'CloudEvent `dataschema` (…/VoiceInsights.CallMetric/2)',
   },
   dedupIds: {
@@ -149,6 +166,7 @@ export const SELF_METRICS = {
     unit: '{sample}',
     help: 'Recordings whose label value was folded into `other` (cardinality limit reached, or the value looked like a SID, phone number or IP), by metric and label.',
     labels: ['metric', 'label'],
+    preset: LIMITED_LABELS,
     source: 'METRIC_LABEL_MAX_VALUES',
   },
   exportFailures: {

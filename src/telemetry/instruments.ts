@@ -63,10 +63,11 @@ export function createObservedLabelledGauge<D extends MetricDef>(
   });
 }
 
-/** Cartesian product of the row's preset label values ([] when none). */
-function presetCombinations(def: MetricDef): Attributes[] {
+/** The row's preset label sets: listed ones as they are, else the Cartesian product of the values ([] when none). */
+export function presetCombinations(def: MetricDef): Attributes[] {
   const preset = def.preset;
   if (preset === undefined) return def.labels.length === 0 ? [{}] : [];
+  if (isLabelSetList(preset)) return preset.map((labels) => ({ ...labels }));
   let combos: Attributes[] = [{}];
   for (const label of def.labels) {
     const values = preset[label];
@@ -74,4 +75,10 @@ function presetCombinations(def: MetricDef): Attributes[] {
     combos = combos.flatMap((c) => values.map((v) => ({ ...c, [label]: v })));
   }
   return combos;
+}
+
+function isLabelSetList(
+  preset: NonNullable<MetricDef['preset']>,
+): preset is readonly Readonly<Record<string, string>>[] {
+  return Array.isArray(preset);
 }
