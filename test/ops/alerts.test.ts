@@ -88,7 +88,8 @@ test('the rules cover the quality SLOs and exporter health of DESIGN section 7',
   const text = rules.map((r) => r.expr).join('\n');
   for (const needle of [
     'twilio_voice_interval_packet_loss_ratio_bucket{le="0.05"}',
-    'twilio_voice_interval_jitter_seconds_bucket{le="0.03"}',
+    'twilio_voice_interval_jitter_seconds_bucket{edge!~"carrier_edge|sip_edge|client_edge",le="0.03"}',
+    'twilio_voice_interval_jitter_seconds_bucket{edge=~"carrier_edge|sip_edge|client_edge",le="0.03"}',
     'twilio_voice_interval_mos_bucket{le="3.5"}',
     'twilio_voice_interval_rtt_seconds_bucket{le="0.4"}',
     'twilio_voice_call_post_dial_delay_seconds_bucket',
