@@ -240,6 +240,27 @@ describe('dataschema and known versions', () => {
       'schema of another family',
     );
     assert.equal(isKnownSchemaVersion({ type: metrics, schemaName: undefined, schemaVersion: undefined }), false);
+    // Today's docs: CallSummary/7 and CallEvent/3 are current, so neither counts as news; /8 would.
+    const complete = 'com.twilio.voice.insights.call-summary.complete';
+    for (const version of [1, 2, 7]) {
+      assert.equal(
+        isKnownSchemaVersion({ type: complete, schemaName: 'VoiceInsights.CallSummary', schemaVersion: version }),
+        true,
+        `CallSummary/${version}`,
+      );
+    }
+    assert.equal(
+      isKnownSchemaVersion({ type: complete, schemaName: 'VoiceInsights.CallSummary', schemaVersion: 8 }),
+      false,
+    );
+    assert.equal(
+      isKnownSchemaVersion({
+        type: 'com.twilio.voice.insights.call-event.sdk',
+        schemaName: 'VoiceInsights.CallEvent',
+        schemaVersion: 3,
+      }),
+      true,
+    );
     assert.equal(
       isKnownSchemaVersion({ type: 'com.example.other', schemaName: 'EventStreams.TestSink', schemaVersion: 1 }),
       true,
