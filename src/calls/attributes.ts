@@ -1,7 +1,16 @@
 // Twilio summary and event fields -> span attributes in a `twilio.*` namespace (DESIGN section 5).
 // Caller and callee numbers, IPs, SIP URIs and client identities are left out unless EXPOSE_PII is
 // set: traces often travel to third-party backends with looser access than the contact center.
-import type { CallEventRecord, CallSummaryRecord, EdgeDirectionQuality, Party } from '../events/types.js';
+import type {
+  AnnotationSummary,
+  CallEventRecord,
+  CallRegions,
+  CallSummaryRecord,
+  EdgeDirectionQuality,
+  Party,
+  SdkEdgeEvents,
+  TrustSummary,
+} from '../events/types.js';
 import { redactPii } from './redact.js';
 import type { AttrValue, Attrs } from './span-data.js';
 
@@ -34,18 +43,80 @@ export function summaryAttributes(s: CallSummaryRecord, exposePii: boolean): Att
   put(a, 'twilio.call.q850_cause', s.q850Cause);
   put(a, 'twilio.call.parent_call_sid', s.parentCallSid);
   put(a, 'twilio.call.conference_participant', s.conferenceParticipant);
+  put(a, 'twilio.call.parent_account_sid', s.parentAccountSid);
   put(a, 'twilio.summary.processing_version', s.processingVersion);
+  regionAttributes(a, s.regions);
+  trustAttributes(a, s.trust, exposePii);
+  annotationAttributes(a, s.annotation, exposePii);
   partyAttributes(a, 'twilio.from', s.from, exposePii);
   partyAttributes(a, 'twilio.to', s.to, exposePii);
   for (const edge of s.edges) {
     const prefix = `twilio.${edge.edge}`;
     put(a, `${prefix}.region`, edge.region);
     put(a, `${prefix}.edge_location`, edge.edgeLocation);
+    put(a, `${prefix}.direction`, edge.direction);
+    put(a, `${prefix}.media_region`, edge.mediaRegion);
+    put(a, `${prefix}.signaling_region`, edge.signalingRegion);
+    put(a, `${prefix}.selected_region`, edge.selectedRegion);
+    put(a, `${prefix}.trunk_sid`, edge.trunkSid);
+    put(a, `${prefix}.disconnected_by`, edge.disconnectedBy);
     qualityAttributes(a, `${prefix}.inbound`, edge.inbound);
     qualityAttributes(a, `${prefix}.outbound`, edge.outbound);
+    sdkEventAttributes(a, `${prefix}.events`, edge.sdkEvents);
     if (exposePii) for (const [k, v] of Object.entries(edge.sensitive)) put(a, `${prefix}.${k}`, v);
   }
   return a;
+}
+
+/** v1 summaries carry the call's regions in the edge-agnostic properties. */
+function regionAttributes(a: Attrs, r: CallRegions | undefined): void {
+  if (r === undefined) return;
+  put(a, 'twilio.call.region', r.region);
+  put(a, 'twilio.call.media_region', r.mediaRegion);
+  put(a, 'twilio.call.signaling_region', r.signalingRegion);
+  put(a, 'twilio.call.selected_region', r.selectedRegion);
+  put(a, 'twilio.call.edge_location', r.edgeLocation);
+}
+
+/** Customer-written text (branding and integrity use cases): phone numbers and IPs in it redacted unless exposed. */
+function freeText(value: string | undefined, exposePii: boolean): string | undefined {
+  return value === undefined || exposePii ? value : redactPii(value);
+}
+
+function trustAttributes(a: Attrs, t: TrustSummary | undefined, exposePii: boolean): void {
+  if (t === undefined) return;
+  put(a, 'twilio.trust.verified_caller', t.verifiedCaller);
+  put(a, 'twilio.trust.branded.enabled', t.brandedEnabled);
+  put(a, 'twilio.trust.branded.type', t.brandedType);
+  put(a, 'twilio.trust.branded.use_case', freeText(t.brandedUseCase, exposePii));
+  put(a, 'twilio.trust.branded.logo', t.brandedLogo);
+  put(a, 'twilio.trust.voice_integrity.enabled', t.voiceIntegrityEnabled);
+  put(a, 'twilio.trust.voice_integrity.use_case', freeText(t.voiceIntegrityUseCase, exposePii));
+  put(a, 'twilio.trust.business_profile.industry', t.businessProfileIndustry);
+  put(a, 'twilio.trust.business_profile.type', t.businessProfileType);
+}
+
+/** The comment is free text written by people about the call: left out like PII unless exposed. */
+function annotationAttributes(a: Attrs, n: AnnotationSummary | undefined, exposePii: boolean): void {
+  if (n === undefined) return;
+  put(a, 'twilio.annotation.call_score', n.callScore);
+  put(a, 'twilio.annotation.quality_issues', n.qualityIssues.length > 0 ? n.qualityIssues : undefined);
+  put(a, 'twilio.annotation.spam', n.spam);
+  put(a, 'twilio.annotation.connectivity_issue', n.connectivityIssue);
+  put(a, 'twilio.annotation.answered_by', n.answeredBy);
+  // An incident or ticket reference (Twilio: not PII); a phone-number-like redaction would eat ticket numbers.
+  put(a, 'twilio.annotation.incident', n.incident);
+  if (exposePii) put(a, 'twilio.annotation.comment', n.comment);
+}
+
+/** sdk_edge.events counts, one attribute per level, group and error code (keys already sanitised and capped). */
+function sdkEventAttributes(a: Attrs, prefix: string, e: SdkEdgeEvents | undefined): void {
+  if (e === undefined) return;
+  for (const [level, n] of Object.entries(e.levels)) put(a, `${prefix}.level.${level.toLowerCase()}`, n);
+  for (const [group, n] of Object.entries(e.groups)) put(a, `${prefix}.group.${group}`, n);
+  for (const [code, n] of Object.entries(e.errors)) put(a, `${prefix}.error.${code}`, n);
+  put(a, `${prefix}.feedback.score`, e.feedbackScore);
+  put(a, `${prefix}.feedback.reason`, e.feedbackReason);
 }
 
 function partyAttributes(a: Attrs, prefix: string, p: Party, exposePii: boolean): void {
@@ -74,6 +145,12 @@ function qualityAttributes(a: Attrs, prefix: string, q: EdgeDirectionQuality | u
   put(a, `${prefix}.mos_avg`, q.mosAvg);
   put(a, `${prefix}.mos_min`, q.mosMin);
   put(a, `${prefix}.rtt_avg_seconds`, q.rttAvgSeconds);
+  put(a, `${prefix}.mos_max`, q.mosMax);
+  put(a, `${prefix}.rtt_max_seconds`, q.rttMaxSeconds);
+  put(a, `${prefix}.audio_in_avg`, q.audioInAvg);
+  put(a, `${prefix}.audio_in_max`, q.audioInMax);
+  put(a, `${prefix}.audio_out_avg`, q.audioOutAvg);
+  put(a, `${prefix}.audio_out_max`, q.audioOutMax);
 }
 
 /**

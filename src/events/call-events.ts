@@ -60,6 +60,9 @@ const sdkEdge = z.object({
           region: optString,
           selected_region: optString,
           browser: z.object({ name: optString, major: optStringOrNumber, version: optStringOrNumber }).nullish(),
+          // Mobile SDKs (REST Call Events example: os {name, version}, device {model, type, vendor, arch}).
+          os: z.object({ name: optString, version: optStringOrNumber }).nullish(),
+          device: z.object({ model: optString, type: optString, vendor: optString, arch: optString }).nullish(),
         })
         .nullish(),
     })
@@ -104,6 +107,12 @@ function sdkDetails(sdk: SdkEdge) {
       'sdk.selected_region': info?.selected_region,
       'browser.name': info?.browser?.name,
       'browser.major': info?.browser?.major,
+      'sdk.os.name': info?.os?.name,
+      'sdk.os.version': info?.os?.version,
+      'sdk.device.type': info?.device?.type,
+      'sdk.device.vendor': info?.device?.vendor,
+      'sdk.device.model': info?.device?.model,
+      'sdk.device.arch': info?.device?.arch,
       country_code: metadata?.country_code,
       'ice.local.type': pair?.local?.type,
       'ice.local.protocol': pair?.local?.protocol,

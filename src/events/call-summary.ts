@@ -6,10 +6,22 @@
 import { z } from 'zod';
 import type { Converter } from './family.js';
 import { MEDIA_EDGES } from './types.js';
-import type { CallSummaryRecord, EdgeDirectionQuality, EdgeSummary, MediaEdge, Party, SummaryStage } from './types.js';
+import type {
+  AnnotationSummary,
+  CallRegions,
+  CallSummaryRecord,
+  EdgeDirectionQuality,
+  EdgeSummary,
+  MediaEdge,
+  Party,
+  SdkEdgeEvents,
+  SummaryStage,
+  TrustSummary,
+} from './types.js';
 import {
   count,
   definedEntries,
+  isNoValue,
   isoTimestamp,
   msToSeconds,
   num,
@@ -47,7 +59,49 @@ const directionMetrics = z.object({
   latency: statField(3),
   mos: statField(),
   rtt: statField(3),
+  audio_in: statField(),
+  audio_out: statField(),
   packet_delay_variation: z.unknown().optional(),
+});
+
+/**
+ * `schema`, or undefined when the value does not fit it: for the loosely specified parts of a summary
+ * (sdk_edge.events, trust, annotation) whose shape differs between schema versions and sources
+ * (reference §4.3, §4.6, §4.7). A surprise there loses that part, never the whole summary.
+ */
+function lenient<T extends z.ZodType>(schema: T) {
+  return z
+    .unknown()
+    .transform((value): z.output<T> | undefined => {
+      const parsed = schema.safeParse(value);
+      return parsed.success ? parsed.data : undefined;
+    })
+    .optional();
+}
+
+/** Twilio's own identifiers used as map keys (levels, groups, error codes); anything else is dropped. */
+const COUNT_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** At most this many keys per count map: the keys become attribute names. */
+const MAX_COUNT_KEYS = 50;
+
+/** `{key: count}` maps of sdk_edge.events; non-identifier keys and non-counts are dropped. */
+const countMap = lenient(z.record(z.string(), z.unknown())).transform((raw): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(raw ?? {})) {
+    if (Object.keys(out).length >= MAX_COUNT_KEYS) break;
+    const n = typeof value === 'string' && /^\d{1,12}$/.test(value) ? Number(value) : value;
+    if (!COUNT_KEY.test(key) || typeof n !== 'number' || !Number.isInteger(n) || n < 0) continue;
+    out[key] = n;
+  }
+  return out;
+});
+
+/** `sdk_edge.events` (reference §4.3; Twilio changelog 2020-04-27: levels, groups, errors, feedback). */
+const sdkEvents = z.object({
+  levels: countMap,
+  groups: countMap,
+  errors: countMap,
+  feedback: lenient(z.object({ score: num, reason: optString, issue: optString })),
 });
 
 /** `<edge>.properties` (§4.3): the network details are kept apart as `sensitive`. */
@@ -61,11 +115,49 @@ const edgeProperties = z.object({
   external_signaling_ip: optString,
   sip_call_id: optString,
   user_agent: optString,
+  direction: optLowerString,
+  signaling_region: optString,
+  selected_region: optString,
+  trunk_sid: optString,
+  disconnected_by: optLowerString,
 });
 
 const summaryEdge = z.object({
   metrics: z.object({ inbound: directionMetrics.nullish(), outbound: directionMetrics.nullish() }).nullish(),
   properties: edgeProperties.nullish(),
+  events: lenient(sdkEvents),
+});
+
+/**
+ * `trust` (reference §4.6): REST names (verified_caller, branded, voice_integrity, business_profile)
+ * and the 2022 Event Streams v2 `branded_call {branded, use_case}`. Every part optional.
+ */
+const trust = z.object({
+  verified_caller: lenient(z.object({ verified: optBoolean })),
+  branded: lenient(z.object({ enabled: optBoolean, type: optLowerString, use_case: optString, logo: optBoolean })),
+  branded_call: lenient(z.object({ branded: optBoolean, use_case: optString })),
+  voice_integrity: lenient(z.object({ enabled: optBoolean, use_case: optString })),
+  business_profile: lenient(z.object({ industry: optString, type: optLowerString })),
+});
+
+/** Annotation call scores are 1..5 (5 excellent); 0 and anything else mean "not scored". */
+const callScore = z
+  .unknown()
+  .transform((value): number | undefined => {
+    const n = typeof value === 'string' && /^\d$/.test(value.trim()) ? Number(value) : value;
+    return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 5 ? n : undefined;
+  })
+  .optional();
+
+/** `annotation` (reference §4.7, OAI `insights.v1.call.annotation`). */
+const annotation = z.object({
+  call_score: callScore,
+  quality_issues: lenient(z.array(z.string().max(64)).max(50)),
+  spam: lenient(optBoolean),
+  connectivity_issue: lenient(optLowerString),
+  answered_by: lenient(optLowerString),
+  comment: lenient(optString),
+  incident: lenient(optString),
 });
 
 /** Edge-agnostic `properties` (§4.4). */
@@ -76,14 +168,21 @@ const properties = z.object({
   q850_cause: num,
   direction: optLowerString,
   disconnected_by: optLowerString,
+  // v1 carries the region fields here, edge-agnostic (WHQ example; reference §4.4).
+  region: optString,
+  media_region: optString,
+  signaling_region: optString,
+  selected_region: optString,
+  edge_location: optLowerString,
 });
 
-// trust and annotation are accepted and ignored: their shape differs by schema version (§4.6, §4.7).
-// Like every other unknown key they are stripped by z.object.
+// trust and annotation differ by schema version and source (§4.6, §4.7): read leniently, a part that
+// does not fit is dropped rather than failing the summary. Unknown keys are stripped by z.object.
 export const callSummaryDataSchema = z.object({
   call_sid: requiredId,
   account_sid: optString,
   parent_call_sid: optString,
+  parent_account_sid: optString,
   call_type: optLowerString,
   call_state: optLowerString,
   answered_by: optLowerString,
@@ -104,6 +203,8 @@ export const callSummaryDataSchema = z.object({
   tags: z.array(z.string().max(256)).max(1000).nullish(),
   attributes: z.object({ conference_participant: optBoolean }).nullish(),
   properties: properties.nullish(),
+  trust: lenient(trust),
+  annotation: lenient(annotation),
 });
 
 type SummaryData = z.output<typeof callSummaryDataSchema>;
@@ -140,7 +241,71 @@ function toQuality(raw: DirectionData | null | undefined): EdgeDirectionQuality 
     mosAvg: raw.mos?.avg,
     mosMin: raw.mos?.min,
     rttAvgSeconds: raw.rtt?.avg,
+    mosMax: raw.mos?.max,
+    rttMaxSeconds: raw.rtt?.max,
+    audioInAvg: raw.audio_in?.avg,
+    audioInMax: raw.audio_in?.max,
+    audioOutAvg: raw.audio_out?.avg,
+    audioOutMax: raw.audio_out?.max,
   };
+}
+
+function toSdkEvents(raw: EdgeData['events']): SdkEdgeEvents | undefined {
+  if (raw == null) return undefined;
+  const feedbackScore = raw.feedback?.score;
+  return {
+    levels: raw.levels,
+    groups: raw.groups,
+    errors: raw.errors,
+    feedbackScore: feedbackScore === 0 ? undefined : feedbackScore,
+    feedbackReason: raw.feedback?.reason ?? raw.feedback?.issue,
+  };
+}
+
+function toTrust(raw: SummaryData['trust']): TrustSummary | undefined {
+  if (raw == null) return undefined;
+  const trust: TrustSummary = {
+    verifiedCaller: raw.verified_caller?.verified,
+    brandedEnabled: raw.branded?.enabled ?? raw.branded_call?.branded,
+    brandedType: raw.branded?.type,
+    brandedUseCase: raw.branded?.use_case ?? raw.branded_call?.use_case,
+    brandedLogo: raw.branded?.logo,
+    voiceIntegrityEnabled: raw.voice_integrity?.enabled,
+    voiceIntegrityUseCase: raw.voice_integrity?.use_case,
+    businessProfileIndustry: raw.business_profile?.industry,
+    businessProfileType: raw.business_profile?.type,
+  };
+  return Object.values(trust).every((v) => v === undefined) ? undefined : trust;
+}
+
+function toAnnotation(raw: SummaryData['annotation']): AnnotationSummary | undefined {
+  if (raw == null) return undefined;
+  const issues = toTags(raw.quality_issues?.map((issue) => issue.toLowerCase())).filter((issue) => !isNoValue(issue));
+  const annotation: AnnotationSummary = {
+    callScore: raw.call_score,
+    qualityIssues: issues,
+    spam: raw.spam,
+    connectivityIssue: raw.connectivity_issue,
+    answeredBy: raw.answered_by,
+    comment: raw.comment,
+    incident: raw.incident,
+  };
+  const empty = Object.entries(annotation).every(([k, v]) =>
+    k === 'qualityIssues' ? issues.length === 0 : v === undefined,
+  );
+  return empty ? undefined : annotation;
+}
+
+function toRegions(props: SummaryData['properties']): CallRegions | undefined {
+  if (props == null) return undefined;
+  const regions: CallRegions = {
+    region: props.region,
+    mediaRegion: props.media_region,
+    signalingRegion: props.signaling_region,
+    selectedRegion: props.selected_region,
+    edgeLocation: props.edge_location,
+  };
+  return Object.values(regions).every((v) => v === undefined) ? undefined : regions;
 }
 
 function toEdgeSummary(edge: MediaEdge, raw: EdgeData): EdgeSummary {
@@ -151,6 +316,13 @@ function toEdgeSummary(edge: MediaEdge, raw: EdgeData): EdgeSummary {
     outbound: toQuality(raw.metrics?.outbound),
     region: props?.region ?? props?.media_region,
     edgeLocation: props?.edge_location,
+    direction: props?.direction,
+    mediaRegion: props?.media_region,
+    signalingRegion: props?.signaling_region,
+    selectedRegion: props?.selected_region,
+    trunkSid: props?.trunk_sid,
+    disconnectedBy: props?.disconnected_by,
+    sdkEvents: toSdkEvents(raw.events),
     sensitive: definedEntries<string>({
       twilio_media_ip: props?.twilio_media_ip,
       twilio_signaling_ip: props?.twilio_signaling_ip,
@@ -220,6 +392,10 @@ export function convertCallSummary(stage: SummaryStage): Converter<CallSummaryRe
       edges: toEdges(data),
       parentCallSid: data.parent_call_sid,
       conferenceParticipant: data.attributes?.conference_participant,
+      parentAccountSid: data.parent_account_sid,
+      regions: toRegions(props),
+      trust: toTrust(data.trust),
+      annotation: toAnnotation(data.annotation),
     };
     return { ok: true, value: record };
   };

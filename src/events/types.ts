@@ -142,6 +142,63 @@ export interface EdgeDirectionQuality {
   mosAvg: number | undefined;
   mosMin: number | undefined;
   rttAvgSeconds: number | undefined;
+  /** SDK edge only (reference §4.3): MOS and RTT maxima, audio levels on the raw 0..32767 scale. */
+  mosMax?: number | undefined;
+  rttMaxSeconds?: number | undefined;
+  audioInAvg?: number | undefined;
+  audioInMax?: number | undefined;
+  audioOutAvg?: number | undefined;
+  audioOutMax?: number | undefined;
+}
+
+/** `sdk_edge.events` of a summary: counts by level, group and error code, and the user's feedback. */
+export interface SdkEdgeEvents {
+  /** Level ("WARNING") -> count. Keys are Twilio's, kept only when they look like identifiers. */
+  levels: Record<string, number>;
+  /** Event group ("network-quality-warning-raised") -> count. */
+  groups: Record<string, number>;
+  /** Error code ("31600") -> count. */
+  errors: Record<string, number>;
+  feedbackScore: number | undefined;
+  feedbackReason: string | undefined;
+}
+
+/** `trust` of a summary (v2+; REST names, with the 2022 Event Streams `branded_call` spelling folded in). */
+export interface TrustSummary {
+  /** STIR/SHAKEN: trust.verified_caller.verified. */
+  verifiedCaller: boolean | undefined;
+  brandedEnabled: boolean | undefined;
+  /** in_band | out_of_band. */
+  brandedType: string | undefined;
+  brandedUseCase: string | undefined;
+  brandedLogo: boolean | undefined;
+  voiceIntegrityEnabled: boolean | undefined;
+  voiceIntegrityUseCase: string | undefined;
+  businessProfileIndustry: string | undefined;
+  businessProfileType: string | undefined;
+}
+
+/** `annotation` of a summary (reference §4.7): what the customer labelled the call with. */
+export interface AnnotationSummary {
+  /** 1..5 (5 excellent); anything else is no value. */
+  callScore: number | undefined;
+  qualityIssues: string[];
+  spam: boolean | undefined;
+  connectivityIssue: string | undefined;
+  /** human | machine (not the AMD enum). */
+  answeredBy: string | undefined;
+  /** Free text: PII-like, redacted downstream unless exposed. */
+  comment: string | undefined;
+  incident: string | undefined;
+}
+
+/** Region fields of the summary's edge-agnostic `properties` (v1 carries them there). */
+export interface CallRegions {
+  region: string | undefined;
+  mediaRegion: string | undefined;
+  signalingRegion: string | undefined;
+  selectedRegion: string | undefined;
+  edgeLocation: string | undefined;
 }
 
 export interface EdgeSummary {
@@ -150,6 +207,15 @@ export interface EdgeSummary {
   outbound: EdgeDirectionQuality | undefined;
   region: string | undefined;
   edgeLocation: string | undefined;
+  /** `<edge>.properties` (reference §4.3): the edge's view of the call. */
+  direction?: string | undefined;
+  mediaRegion?: string | undefined;
+  signalingRegion?: string | undefined;
+  selectedRegion?: string | undefined;
+  trunkSid?: string | undefined;
+  disconnectedBy?: string | undefined;
+  /** sdk_edge only. */
+  sdkEvents?: SdkEdgeEvents | undefined;
   /** PII-ish network details, redacted by default downstream. */
   sensitive: Record<string, string>;
 }
@@ -185,6 +251,10 @@ export interface CallSummaryRecord {
   edges: EdgeSummary[];
   parentCallSid: string | undefined;
   conferenceParticipant: boolean | undefined;
+  parentAccountSid?: string | undefined;
+  regions?: CallRegions | undefined;
+  trust?: TrustSummary | undefined;
+  annotation?: AnnotationSummary | undefined;
 }
 
 /** The sink test event Twilio sends when a sink is created or tested. */

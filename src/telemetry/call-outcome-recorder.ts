@@ -24,6 +24,8 @@ export function createCallOutcomeRecorder(meter: Meter, limiter: LabelLimiter): 
   const mos = createHistogram(meter, M.callMos);
   const jitter = createHistogram(meter, M.callJitter);
   const loss = createHistogram(meter, M.callPacketLoss);
+  const scores = createCounter(meter, M.callAnnotationScores);
+  const verified = createCounter(meter, M.callVerifiedCaller);
   const label = (name: string, value: string | undefined) => limiter.value(CALL_FAMILY, name, value);
 
   return {
@@ -35,6 +37,11 @@ export function createCallOutcomeRecorder(meter: Meter, limiter: LabelLimiter): 
         disconnected_by: label('disconnected_by', s.disconnectedBy),
       });
       for (const tag of s.tags) tags.add(1, { call_type: base.call_type, tag: label('tag', tag) });
+      // Both label sets are fixed (1..5; true/false/unknown): no limiter needed.
+      const score = s.annotation?.callScore;
+      if (score !== undefined) scores.add(1, { call_score: String(score) });
+      const isVerified = s.trust?.verifiedCaller;
+      verified.add(1, { verified: isVerified === undefined ? 'unknown' : String(isVerified) });
       if (s.durationSeconds !== undefined) duration.record(s.durationSeconds, base);
       // An unanswered call has no connected time; a 0 there is not a measurement.
       if (s.connectDurationSeconds !== undefined && s.connectDurationSeconds > 0)

@@ -234,6 +234,9 @@ export const SELF_METRICS = {
 const SAMPLE_LABELS = ['edge', 'stream_direction', 'codec', 'region'] as const;
 const CALL_LABELS = ['call_type', 'call_direction'] as const;
 const EDGE_VALUES = ['carrier_edge', 'sip_edge', 'client_edge', 'sdk_edge', 'unknown'] as const;
+/** Annotation call scores (5: excellent, 4: good, 3: fair, 2: poor, 1: bad). */
+export const CALL_SCORES = ['1', '2', '3', '4', '5'] as const;
+export const VERIFIED_VALUES = ['true', 'false', 'unknown'] as const;
 
 export const CALL_METRICS = {
   intervalJitter: {
@@ -401,6 +404,24 @@ export const CALL_METRICS = {
     labels: [...CALL_LABELS, 'edge', 'stream_direction'],
     buckets: LOSS_RATIO,
     source: 'call-summary `<edge>.metrics.<inbound|outbound>.packets_loss_percentage` / 100',
+  },
+  callAnnotationScores: {
+    name: 'twilio_voice_call_annotation_scores_total',
+    kind: 'counter',
+    unit: '{call}',
+    help: 'Finalised calls annotated with a call score, by score (1 bad .. 5 excellent), once per call.',
+    labels: ['call_score'],
+    preset: { call_score: CALL_SCORES },
+    source: 'call-summary `annotation.call_score` (1-5; Call Annotation API)',
+  },
+  callVerifiedCaller: {
+    name: 'twilio_voice_call_verified_caller_total',
+    kind: 'counter',
+    unit: '{call}',
+    help: 'Finalised calls by STIR/SHAKEN caller verification (true, false, unknown: no trust data), once per call.',
+    labels: ['verified'],
+    preset: { verified: VERIFIED_VALUES },
+    source: 'call-summary `trust.verified_caller.verified`',
   },
 } as const satisfies Record<string, MetricDef>;
 

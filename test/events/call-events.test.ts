@@ -208,4 +208,21 @@ describe('call-event rejections', () => {
     );
     assert.ok(!JSON.stringify(result.issues).includes(secret));
   });
+  test('mobile SDK (REST Call Events example): os and device as low-cardinality details, identity and place sensitive', () => {
+    const record = convert('sdk-mobile-os-device.json', 'sdk');
+    assert.deepEqual(record.details, {
+      'sdk.type': 'twilio-voice-android',
+      'sdk.version': '4.5.1',
+      'sdk.platform': 'android',
+      'sdk.selected_region': 'gll',
+      'sdk.os.name': 'android',
+      'sdk.os.version': '4.3',
+      'sdk.device.type': 'GT-I9300',
+      'sdk.device.vendor': 'samsung',
+      'sdk.device.model': 'GT-I9300',
+      'sdk.device.arch': 'armeabi-v7a',
+      country_code: 'US',
+    });
+    assert.equal(record.sensitive.ip_address, '108.177.7.83');
+  });
 });

@@ -58,6 +58,10 @@ describe('call-summary', () => {
       edges: [],
       parentCallSid: undefined,
       conferenceParticipant: undefined,
+      parentAccountSid: undefined,
+      regions: undefined,
+      trust: undefined,
+      annotation: undefined,
     });
   });
 
@@ -120,6 +124,12 @@ describe('call-summary', () => {
           mosAvg: undefined,
           mosMin: undefined,
           rttAvgSeconds: undefined,
+          mosMax: undefined,
+          rttMaxSeconds: undefined,
+          audioInAvg: undefined,
+          audioInMax: undefined,
+          audioOutAvg: undefined,
+          audioOutMax: undefined,
         },
         outbound: {
           codec: 'pcmu',
@@ -133,9 +143,22 @@ describe('call-summary', () => {
           mosAvg: undefined,
           mosMin: undefined,
           rttAvgSeconds: undefined,
+          mosMax: undefined,
+          rttMaxSeconds: undefined,
+          audioInAvg: undefined,
+          audioInMax: undefined,
+          audioOutAvg: undefined,
+          audioOutMax: undefined,
         },
         region: 'us1',
         edgeLocation: 'ashburn',
+        direction: 'outbound',
+        mediaRegion: 'us1',
+        signalingRegion: 'us1',
+        selectedRegion: undefined,
+        trunkSid: undefined,
+        disconnectedBy: undefined,
+        sdkEvents: undefined,
         sensitive: {
           twilio_media_ip: '54.172.60.3',
           twilio_signaling_ip: '54.172.60.1',
@@ -173,11 +196,121 @@ describe('call-summary', () => {
       mosAvg: 4.31,
       mosMin: 2.91,
       rttAvgSeconds: 0.0824,
+      mosMax: 4.41,
+      rttMaxSeconds: 0.131,
+      audioInAvg: 3120,
+      audioInMax: 21456,
+      audioOutAvg: undefined,
+      audioOutMax: undefined,
     });
     assert.equal(sdk?.region, undefined);
     assert.deepEqual(sdk?.sensitive, {});
     assert.equal(record.edges[0]?.edgeLocation, 'umatilla');
     assert.equal(record.edges[0]?.region, 'us1', 'falls back to media_region');
+  });
+
+  test('trust and annotation (Twilio docs Call Summaries example): verified caller, branded, voice integrity, score', () => {
+    const record = convert('complete-trust-annotation-carrier.json', 'complete');
+    assert.equal(record.parentAccountSid, 'AC1b2c3d4e5f60718293a4b5c6d7e8f901');
+    assert.deepEqual(record.trust, {
+      verifiedCaller: true,
+      brandedEnabled: true,
+      brandedType: 'in_band',
+      brandedUseCase: 'Customer Care',
+      brandedLogo: true,
+      voiceIntegrityEnabled: true,
+      voiceIntegrityUseCase: 'customer_support',
+      businessProfileIndustry: 'BANKING',
+      businessProfileType: 'corporate',
+    });
+    assert.deepEqual(record.annotation, {
+      callScore: 2,
+      qualityIssues: ['low_volume'],
+      spam: true,
+      connectivityIssue: 'invalid_number',
+      answeredBy: 'human',
+      comment: 'this is a call, callback +1 415 555 0199',
+      incident: 'https://twilio.zendesk.com/support/tickets/17353089',
+    });
+    const edge = record.edges[0];
+    assert.equal(edge?.direction, 'inbound');
+    assert.equal(edge?.mediaRegion, 'us1');
+    assert.equal(edge?.signalingRegion, 'us1');
+    assert.equal(edge?.selectedRegion, 'us1');
+    assert.equal(edge?.trunkSid, 'TKf0e1d2c3b4a5968778695a4b3c2d1e0f');
+    assert.equal(edge?.disconnectedBy, 'callee');
+  });
+
+  test('sdk edge summary: MOS/RTT maxima, audio levels, event counts by level, group and error, feedback', () => {
+    const record = convert('complete-client-sdk-edge-events-feedback.json', 'complete');
+    assert.equal(record.trust, undefined);
+    assert.equal(record.annotation, undefined);
+    const sdk = record.edges.find((e) => e.edge === 'sdk_edge');
+    assert.equal(sdk?.inbound?.mosMax, 4.41);
+    assert.equal(sdk?.inbound?.rttMaxSeconds, 0.135);
+    assert.equal(sdk?.inbound?.audioInAvg, 81);
+    assert.equal(sdk?.inbound?.audioOutMax, 19870);
+    assert.equal(sdk?.direction, 'outbound');
+    assert.deepEqual(sdk?.sdkEvents, {
+      levels: { DEBUG: 22, INFO: 11, WARNING: 1, ERROR: 1 },
+      groups: {
+        connection: 8,
+        'ice-connection-state': 6,
+        'network-quality-warning-raised': 1,
+        'get-user-media': 1,
+        feedback: 1,
+      },
+      errors: { '31201': 1 },
+      feedbackScore: 4,
+      feedbackReason: 'audio-latency',
+    });
+  });
+
+  test('odd trust/annotation/events shapes lose only the odd part, never the summary; v1 region properties', () => {
+    const record = convert('trust-annotation-odd-shapes.json', 'partial');
+    assert.equal(record.parentAccountSid, undefined);
+    // v2 Event Streams `branded_call`; "yes" is not a boolean; a string voice_integrity is dropped.
+    assert.deepEqual(record.trust, {
+      verifiedCaller: undefined,
+      brandedEnabled: true,
+      brandedType: undefined,
+      brandedUseCase: 'Appointment reminders',
+      brandedLogo: undefined,
+      voiceIntegrityEnabled: undefined,
+      voiceIntegrityUseCase: undefined,
+      businessProfileIndustry: undefined,
+      businessProfileType: undefined,
+    });
+    // Score 9 is outside 1..5; sentinels and blanks are no value; issues lowercased and deduplicated.
+    assert.deepEqual(record.annotation, {
+      callScore: undefined,
+      qualityIssues: ['echo'],
+      spam: undefined,
+      connectivityIssue: undefined,
+      answeredBy: undefined,
+      comment: undefined,
+      incident: undefined,
+    });
+    assert.deepEqual(record.regions, {
+      region: 'de1',
+      mediaRegion: undefined,
+      signalingRegion: 'ie1',
+      selectedRegion: undefined,
+      edgeLocation: 'frankfurt',
+    });
+    const sip = record.edges.find((e) => e.edge === 'sip_edge');
+    assert.equal(sip?.direction, 'outbound');
+    assert.equal(sip?.mediaRegion, undefined);
+    assert.equal(sip?.sdkEvents, undefined, 'events as an array are dropped');
+    const sdk = record.edges.find((e) => e.edge === 'sdk_edge');
+    // Keys that are not identifiers (a phone number, __proto__) and values that are not counts are dropped.
+    assert.deepEqual(sdk?.sdkEvents, {
+      levels: { INFO: 3 },
+      groups: { connection: 2 },
+      errors: {},
+      feedbackScore: undefined,
+      feedbackReason: undefined,
+    });
   });
 
   test('failed call: fail state, SIP 404 / Q.850 1, no metrics, sentinel disconnected_by', () => {
@@ -194,6 +327,13 @@ describe('call-summary', () => {
       outbound: undefined,
       region: undefined,
       edgeLocation: 'ashburn',
+      direction: 'outbound',
+      mediaRegion: undefined,
+      signalingRegion: 'us1',
+      selectedRegion: undefined,
+      trunkSid: undefined,
+      disconnectedBy: undefined,
+      sdkEvents: undefined,
       sensitive: { twilio_signaling_ip: '54.172.60.1', external_signaling_ip: '203.0.113.20' },
     });
   });

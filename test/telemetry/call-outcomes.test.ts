@@ -120,3 +120,30 @@ function fixtureEnvelopeRaw(rel: string): Record<string, unknown> {
   assert.ok(first);
   return first;
 }
+
+test('annotation call score and STIR/SHAKEN verification: once per call, fixed label sets exposed at 0 from start', async () => {
+  const h = await startExporter();
+  try {
+    const fresh = parseSamples(await h.scrape());
+    for (const score of ['1', '2', '3', '4', '5'])
+      assert.equal(sampleValue(fresh, 'twilio_voice_call_annotation_scores_total', { call_score: score }), 0, score);
+    for (const verified of ['true', 'false', 'unknown'])
+      assert.equal(sampleValue(fresh, 'twilio_voice_call_verified_caller_total', { verified }), 0, verified);
+
+    h.app.callOutcomes.record(summary('call-summary/complete-trust-annotation-carrier.json'));
+    h.app.callOutcomes.record(summary('call-summary/complete-client-call-sdk-edge.json'));
+    h.app.callOutcomes.record(summary('call-summary/complete-carrier-call.json'));
+    const samples = parseSamples(await h.scrape());
+    // Score 2 from the trust/annotation call, 3 from the client call; the carrier call has no annotation.
+    assert.equal(sampleValue(samples, 'twilio_voice_call_annotation_scores_total', { call_score: '2' }), 1);
+    assert.equal(sampleValue(samples, 'twilio_voice_call_annotation_scores_total', { call_score: '3' }), 1);
+    assert.equal(sampleValue(samples, 'twilio_voice_call_annotation_scores_total', { call_score: '5' }), 0);
+    // Both carrier calls carry trust.verified_caller.verified true.
+    assert.equal(sampleValue(samples, 'twilio_voice_call_verified_caller_total', { verified: 'true' }), 2);
+    // The 2022 `branded_call` trust object says nothing about verification.
+    assert.equal(sampleValue(samples, 'twilio_voice_call_verified_caller_total', { verified: 'unknown' }), 1);
+    assert.equal(sampleValue(samples, 'twilio_voice_call_verified_caller_total', { verified: 'false' }), 0);
+  } finally {
+    await h.stop();
+  }
+});

@@ -78,6 +78,9 @@ test('SIDs, phone numbers, IPs and SIP URIs smuggled into label fields never rea
       'call_state',
       'disconnected_by',
       'tag',
+      // Fixed sets: 1..5 and true/false/unknown.
+      'call_score',
+      'verified',
     ];
     for (const l of labelNames) assert.ok(allowed.includes(l), `unexpected label ${l}`);
   } finally {
