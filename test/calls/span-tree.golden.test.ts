@@ -65,6 +65,31 @@ const CASES: GoldenCase[] = [
     },
   },
   {
+    // Trust and annotation on the summary (Twilio docs example); a gateway event two days earlier
+    // under the same CallSid stays out of the span's time range, listed in twilio.trace.* attributes.
+    file: 'trust-annotation-outlier-event.txt',
+    async run(rig) {
+      const sid = callSid('golden-trust');
+      await rig.post([gatewayEvent(sid, 'call.initiated', T0 - 2 * 24 * 60 * 60_000)]);
+      await rig.post([gatewayEvent(sid, 'call.ringing', T0 + 1_000), gatewayEvent(sid, 'call.completed', T0 + 20_000)]);
+      await rig.post([
+        summaryFor('call-summary/complete-trust-annotation-carrier.json', sid, { start: T0, end: T0 + 20_000 }),
+      ]);
+      return 1;
+    },
+  },
+  {
+    // SDK edge summary: event counts by level, group and error, feedback, MOS/RTT maxima, audio levels.
+    file: 'client-call-sdk-edge-events.txt',
+    async run(rig) {
+      const sid = callSid('golden-sdk-summary');
+      await rig.post([
+        summaryFor('call-summary/complete-client-sdk-edge-events-feedback.json', sid, { start: T0, end: T0 + 40_000 }),
+      ]);
+      return 1;
+    },
+  },
+  {
     // A call event after the complete summary: a late child span of the root.
     file: 'call-with-late-event.txt',
     async run(rig) {
