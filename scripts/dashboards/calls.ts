@@ -2,7 +2,7 @@
 // finalised): volume by state, type and direction, failed-call ratio, who hung up, durations,
 // post-dial delay, queue time, per-call MOS/jitter/loss, and the way from a call to its trace.
 import { ROOT_SPAN_NAME } from '../../src/calls/trace-builder.js';
-import { CALL_METRICS as C } from '../../src/telemetry/catalog.js';
+import { CALL_METRICS as C, CALL_SCORES } from '../../src/telemetry/catalog.js';
 import { buildDashboard, callSidVariable, filterVariable, tracingVariable, type BuiltDashboard } from './dashboard.js';
 import { exploreTraces, pie, stat, text, timeseries, traceSearch, type PanelDef } from './panels.js';
 import { TWILIO_THRESHOLDS as T, counter, quantile, sel, shareAbove, shareAtOrBelow, sumIncrease, sumRate } from './promql.js';
@@ -205,6 +205,49 @@ const perCall = (): PanelDef[] => [
   }),
 ];
 
+const VERIFIED = counter(C.callVerifiedCaller);
+const SCORES = counter(C.callAnnotationScores);
+
+const trustAndAnnotations = (): PanelDef[] => [
+  timeseries({
+    title: 'Verified-caller share',
+    description:
+      'Of the finalised calls that carry caller verification (SHAKEN/STIR, summary trust.verified_caller), the share whose caller was verified. Calls without trust data (verified="unknown") are left out.',
+    unit: 'percentunit',
+    expectData: true,
+    width: 8,
+    min: 0,
+    max: 1,
+    targets: [
+      {
+        expr: `${sumRate(sel(VERIFIED, 'verified="true"'))} / ${sumRate(sel(VERIFIED, 'verified=~"true|false"'))}`,
+        legend: 'verified',
+      },
+    ],
+  }),
+  timeseries({
+    title: 'Annotated calls per minute by call score',
+    description: 'Finalised calls scored through the Call Annotation API (summary annotation.call_score: 1 bad, 2 poor, 3 fair, 4 good, 5 excellent).',
+    unit: 'cpm',
+    expectData: true,
+    width: 8,
+    targets: [{ expr: `${sumRate(sel(SCORES), ['call_score'])} * 60`, legend: 'score {{call_score}}' }],
+  }),
+  stat({
+    title: 'Average annotation call score in range',
+    description: 'Mean call_score of the calls annotated in the selected range (1 bad .. 5 excellent).',
+    unit: 'none',
+    expectData: true,
+    width: 8,
+    thresholds: [[null, 'red'], [3, 'yellow'], [4, 'green']],
+    targets: [
+      {
+        expr: `(${CALL_SCORES.map((score) => `${sumIncrease(sel(SCORES, `call_score="${score}"`))} * ${score}`).join(' + ')}) / ${sumIncrease(sel(SCORES))}`,
+      },
+    ],
+  }),
+];
+
 const FIND_A_TRACE = `Every call is **one trace**, and its **trace id is the CallSid's 32 hex digits, lowercased**:
 \`CA0de4d68035f5f8c77773b0db2daad3fa\` → trace id \`0de4d68035f5f8c77773b0db2daad3fa\`. The root span
 \`${ROOT_SPAN_NAME}\` also carries the CallSid as \`twilio.call_sid\`, so no conversion is needed to search.
@@ -244,6 +287,7 @@ export function callsDashboard(): BuiltDashboard {
       { title: 'Volume and outcomes', panels: volume() },
       { title: 'Durations and delays', panels: durations() },
       { title: 'Per-call quality (once per call)', panels: perCall() },
+      { title: 'Caller verification and annotations (once per call)', panels: trustAndAnnotations() },
       { title: 'Call traces', panels: traces() },
     ],
   });
