@@ -127,7 +127,12 @@ export class SpanShipper {
 
   private async drainBatches(): Promise<void> {
     const exporter = this.opts.exporter;
-    if (exporter === undefined) return this.discard();
+    if (exporter === undefined) {
+      // Traces off: an in-process outbox is ours to empty; a shared one belongs to every replica, and one
+      // replica configured without traces must not throw away the others' spans.
+      if (this.opts.mayDrain !== undefined) return;
+      return this.discard();
+    }
     while (!this.stopped) {
       if (!(await this.mayDrain())) return;
       const entries = await this.opts.outbox.peek(this.maxBatch);
@@ -145,7 +150,6 @@ export class SpanShipper {
   /** Traces switched off: entries are not kept, or the outbox bound would stop the webhook for nothing. */
   private async discard(): Promise<void> {
     for (;;) {
-      if (!(await this.mayDrain())) return;
       const entries = await this.opts.outbox.peek(this.maxBatch);
       if (entries.length === 0) return;
       await this.opts.outbox.ack(entries.map((e) => e.seq));

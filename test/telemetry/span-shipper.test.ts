@@ -43,7 +43,7 @@ function backend(answer: (spans: ReadableSpan[], n: number) => number): SpanExpo
 }
 
 function rig(
-  exporter: SpanExporter,
+  exporter: SpanExporter | undefined,
   opts: { giveUpAfterMs?: number; mayDrain?: () => Promise<boolean>; outbox?: OutboxPort } = {},
 ) {
   const clock = new ManualClock();
@@ -171,4 +171,22 @@ test('an outbox that fails (a shared store out of reach) is retried later, witho
   await shipper.flush(5_000);
   assert.equal(failed, 2);
   assert.equal(b.received.length, 1);
+});
+
+test('traces switched off: an in-process outbox is emptied, a shared one (drained under a lease) is left to the replicas that export', async () => {
+  const own = rig(undefined);
+  await own.put(span(1));
+  own.shipper.notify();
+  await own.shipper.flush(5_000);
+  assert.deepEqual(await own.store.size(), { entries: 0, spans: 0 });
+  await own.shipper.shutdown();
+
+  let asked = 0;
+  const shared = rig(undefined, { mayDrain: () => Promise.resolve(++asked > 0) });
+  await shared.put(span(2));
+  shared.shipper.notify();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(await shared.store.size(), { entries: 1, spans: 1 }, 'another replica exports these');
+  assert.equal(asked, 0, 'does not even take the drain lease');
+  await shared.shipper.stop();
 });
