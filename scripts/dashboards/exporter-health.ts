@@ -240,19 +240,11 @@ const cardinality = (): PanelDef[] => [
   }),
   timeseries({
     title: 'Dedup ids remembered',
-    description: 'CloudEvent ids remembered for duplicate detection (DEDUP_TTL_SECONDS, at most DEDUP_MAX_ENTRIES).',
+    description: 'CloudEvent ids remembered for duplicate detection (for DEDUP_TTL_SECONDS).',
     unit: 'short',
     expectData: true,
     width: 8,
     targets: [{ expr: `sum by (instance) (${sel(gauge(S.dedupIds), ...F)})`, legend: '{{instance}}' }],
-  }),
-  timeseries({
-    title: 'Dedup ids forgotten early per second',
-    description: 'Ids evicted before DEDUP_TTL_SECONDS because DEDUP_MAX_ENTRIES was reached; a Twilio retry of such an event would pass as new.',
-    unit: 'cps',
-    expectData: true,
-    width: 8,
-    targets: [{ expr: sumRate(sel(counter(S.dedupEarlyEvictions), ...F)), legend: 'evictions' }],
   }),
 ];
 

@@ -143,14 +143,6 @@ export const SELF_METRICS = {
     labels: [],
     source: 'dedup store',
   },
-  dedupEarlyEvictions: {
-    name: `${SELF}dedup_early_evictions_total`,
-    kind: 'counter',
-    unit: '{id}',
-    help: 'Ids forgotten before DEDUP_TTL_SECONDS (a duplicate could then pass); the durable store keeps every id for the whole TTL, bounded by STORE_MAX_BYTES, so this stays 0.',
-    labels: [],
-    source: 'dedup store',
-  },
   eventLag: {
     name: `${SELF}event_lag_seconds`,
     kind: 'histogram',

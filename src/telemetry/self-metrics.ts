@@ -21,7 +21,6 @@ export function createSelfMetrics(meter: Meter, probes: SelfMetricsProbes) {
   const signature = createCounter(meter, m.signatureFailures);
   const deadLetters = createCounter(meter, m.deadLetters);
   const unknownVersions = createCounter(meter, m.unknownSchemaVersions);
-  const evictions = createCounter(meter, m.dedupEarlyEvictions);
   const lag = createHistogram(meter, m.eventLag);
   const overflow = createCounter(meter, m.labelOverflow);
   const exportFailures = createCounter(meter, m.exportFailures);
@@ -50,9 +49,6 @@ export function createSelfMetrics(meter: Meter, probes: SelfMetricsProbes) {
     },
     unknownSchemaVersion(type: string): void {
       unknownVersions.add(1, { type: boundedType(type) });
-    },
-    dedupEarlyEviction(count: number): void {
-      evictions.add(count, {});
     },
     /** Clock skew can make an event look like it comes from the future; that is no lag at all. */
     eventLag(type: string, seconds: number): void {

@@ -11,7 +11,7 @@ import { ManualClock } from '../../src/clock.js';
 import { parseEnvelope } from '../../src/events/envelope.js';
 import { FAMILIES } from '../../src/events/families.js';
 import { EVENT_TYPES } from '../../src/events/types.js';
-import { LIMITED_LABELS, OTHER_TYPE, SELF_METRICS } from '../../src/telemetry/catalog.js';
+import { LIMITED_LABELS, OTHER_TYPE, SELF_METRICS, type MetricDef } from '../../src/telemetry/catalog.js';
 import { createCallMetricsRecorder } from '../../src/telemetry/call-metrics-recorder.js';
 import { createCallOutcomeRecorder } from '../../src/telemetry/call-outcome-recorder.js';
 import { presetCombinations } from '../../src/telemetry/instruments.js';
@@ -21,7 +21,7 @@ const key = (labels: Record<string, unknown>): string =>
   JSON.stringify(Object.fromEntries(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b))));
 
 test('every self counter has a fixed label set, and a fresh exporter exposes each of its series at 0', async () => {
-  const counters = Object.values(SELF_METRICS).filter((d) => d.kind === 'counter');
+  const counters: MetricDef[] = Object.values(SELF_METRICS).filter((d) => d.kind === 'counter');
   // A counter with labels and no preset would appear only after its first increment.
   assert.deepEqual(
     counters.filter((d) => d.labels.length > 0 && !('preset' in d)).map((d) => d.name),
