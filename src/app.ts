@@ -194,6 +194,10 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
         if (e.summary !== undefined) callOutcomes.record(e.summary);
         metrics.traceFinalised(e.reason);
       } else if (e.kind === 'derived-sample') callMetrics.onDerivedSample(e);
+      else if (e.kind === 'conference-finalised') {
+        conferenceOutcomes.recordConference(e.summary, e.participants);
+        metrics.conferenceFinalised(e.reason);
+      } else if (e.kind === 'conference-participants') conferenceOutcomes.recordParticipants(e.participants);
       else metrics.lateData(e.late, e.outcome);
     }
   };

@@ -9,6 +9,7 @@ import type { Clock } from '../clock.js';
 import type { AcceptedEvent } from '../pipeline/dispatch.js';
 import type { AfterCommit, IngestTx, StateStage, TxSource } from '../pipeline/ports.js';
 import {
+  reduceCallConferenceLink,
   reduceCallEvent,
   reduceCallMetric,
   reduceCallSummary,
@@ -16,6 +17,7 @@ import {
   type CallEffect,
   type ReduceContext,
 } from './call-reducer.js';
+import { reduceConferenceSummary, reduceParticipantSummary } from './conference-reducer.js';
 import type { CallIndex, CallTx, LeasePort } from './ports.js';
 
 export type { CallEffect, LateKind } from './call-reducer.js';
@@ -65,6 +67,21 @@ export class CallAssembler implements StateStage<CallTx> {
           effects.push(...(await tx.update(record.callSid, (c) => reduceCallSummary(c, record, ctx))));
           touched = true;
           break;
+        case 'conference-summary':
+          effects.push(...(await tx.update(record.conferenceSid, (c) => reduceConferenceSummary(c, record, ctx))));
+          touched = true;
+          break;
+        case 'participant-summary': {
+          effects.push(...(await tx.update(record.conferenceSid, (c) => reduceParticipantSummary(c, record, ctx))));
+          // The leg's call links back to the conference: same unit of work, so both or neither commit.
+          const { callSid } = record;
+          if (callSid !== undefined && callSid !== record.conferenceSid) {
+            const leg = { ...record, callSid };
+            effects.push(...(await tx.update(callSid, (c) => reduceCallConferenceLink(c, leg, ctx))));
+          }
+          touched = true;
+          break;
+        }
         case 'sink-test':
           break;
       }

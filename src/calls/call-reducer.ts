@@ -13,11 +13,16 @@ import {
   type CallState,
   type FinaliseReason,
 } from './call-state.js';
-import type { CallChange, StoredCall } from './ports.js';
+import { finaliseConference, type ConferenceEffect } from './conference-reducer.js';
+import { participantKey } from './conference-state.js';
+import { isConferenceRecord, type CallChange, type CallRecord, type StoredCall } from './ports.js';
 import { snapshotOf, stepStream, streamKey, type DerivedValues } from './stream-deltas.js';
+import { buildConferenceLinkSpan } from './conference-trace.js';
 import { buildLateEventSpan, buildLateSummarySpan, buildRootSpan, type BuildOptions } from './trace-builder.js';
+import type { ParticipantSummaryRecord } from '../events/types.js';
 
-export type LateKind = 'call-event' | 'call-summary' | 'call-metric';
+export type LateKind =
+  'call-event' | 'call-summary' | 'call-metric' | 'conference-summary' | 'participant-summary' | 'conference-link';
 
 /** Interval figures a gateway sample lacks, derived from its stream's cumulative snapshots. */
 export interface DerivedSample {
@@ -30,7 +35,8 @@ export interface DerivedSample {
 export type CallEffect =
   | { kind: 'finalised'; reason: FinaliseReason; summary: CallSummaryRecord | undefined }
   | { kind: 'late'; late: LateKind; outcome: 'late_span' | 'ignored' }
-  | DerivedSample;
+  | DerivedSample
+  | ConferenceEffect;
 
 export interface ReduceContext extends BuildOptions {
   /** Epoch ms now (receive time of the request, or the sweep's time). */
@@ -44,15 +50,30 @@ type Change = CallChange<CallEffect[]>;
 
 const unchanged: Change = { next: undefined, result: [] };
 
+/**
+ * The call's own record. A conference record under a CallSid cannot come from Twilio (CA... and CF...
+ * sids never collide); data claiming one is ignored rather than mixed into the conference.
+ */
+function callRecord(current: StoredCall | undefined): CallRecord | undefined | 'conflict' {
+  return current !== undefined && isConferenceRecord(current) ? 'conflict' : current;
+}
+
+const ignoredAs = (late: LateKind): Change => ({
+  next: undefined,
+  result: [{ kind: 'late', late, outcome: 'ignored' }],
+});
+
 function copy(state: CallState): CallState {
   return { ...state, events: [...state.events], eventIds: [...state.eventIds] };
 }
 
-function pendingState(current: StoredCall | undefined, callSid: string, accountSid: string | undefined, now: number) {
+function pendingState(current: CallRecord | undefined, callSid: string, accountSid: string | undefined, now: number) {
   return current?.status === 'pending' ? copy(current.state) : newCallState(callSid, accountSid, now);
 }
 
-export function reduceCallEvent(current: StoredCall | undefined, event: CallEventRecord, ctx: ReduceContext): Change {
+export function reduceCallEvent(stored: StoredCall | undefined, event: CallEventRecord, ctx: ReduceContext): Change {
+  const current = callRecord(stored);
+  if (current === 'conflict') return ignoredAs('call-event');
   if (current?.status === 'finalised') {
     const t = current.tombstone;
     // Already in the trace: the retry of a request that failed after its update was written.
@@ -79,11 +100,9 @@ export function reduceCallEvent(current: StoredCall | undefined, event: CallEven
  * cumulative-only sample) comes back as a `derived-sample` effect (stream-deltas.ts). A snapshot not
  * newer than the remembered one (a replay, or out of order) derives nothing and changes no snapshot.
  */
-export function reduceCallMetric(
-  current: StoredCall | undefined,
-  sample: CallMetricSample,
-  ctx: ReduceContext,
-): Change {
+export function reduceCallMetric(stored: StoredCall | undefined, sample: CallMetricSample, ctx: ReduceContext): Change {
+  const current = callRecord(stored);
+  if (current === 'conflict') return ignoredAs('call-metric');
   if (current?.status === 'finalised') {
     return { next: undefined, result: [{ kind: 'late', late: 'call-metric', outcome: 'ignored' }] };
   }
@@ -108,10 +127,12 @@ export function reduceCallMetric(
 }
 
 export function reduceCallSummary(
-  current: StoredCall | undefined,
+  stored: StoredCall | undefined,
   summary: CallSummaryRecord,
   ctx: ReduceContext,
 ): Change {
+  const current = callRecord(stored);
+  if (current === 'conflict') return ignoredAs('call-summary');
   if (current?.status === 'finalised') {
     const t = current.tombstone;
     // A repeat of what the root span already says is no news; anything newer goes out as a late span.
@@ -135,8 +156,44 @@ export function reduceCallSummary(
 }
 
 /**
- * Finalises a pending call (idle sweep, capacity bound). With `idleBefore`, only a call still idle is
- * finalised: data may have arrived between the sweep's scan and this update.
+ * A conference leg's participant summary, seen from the leg's call: the call's root span links to the
+ * participant span in the conference trace. A call already finalised gets a late child span carrying
+ * the link (a span's links are fixed when it is built); a call not seen yet is started, so the link
+ * target exists even for legs whose call data never comes (Conference Insights subscribed alone).
+ */
+export function reduceCallConferenceLink(
+  stored: StoredCall | undefined,
+  participant: ParticipantSummaryRecord & { callSid: string },
+  ctx: ReduceContext,
+): Change {
+  const current = callRecord(stored);
+  if (current === 'conflict') return ignoredAs('conference-link');
+  const link = {
+    conferenceSid: participant.conferenceSid,
+    participantKey: participantKey(participant, ctx.eventId),
+    participantSid: participant.participantSid,
+  };
+  if (current?.status === 'finalised') {
+    const t = current.tombstone;
+    if (t.eventIds?.includes(ctx.eventId) === true) return ignoredAs('conference-link');
+    return {
+      next: { status: 'finalised', tombstone: { ...t, eventIds: [...(t.eventIds ?? []), ctx.eventId] } },
+      outbox: [buildConferenceLinkSpan(participant, link, ctx.eventId, ctx.receivedAt, ctx)],
+      result: [{ kind: 'late', late: 'conference-link', outcome: 'late_span' }],
+    };
+  }
+  const known = current?.state.conferences ?? [];
+  if (known.some((c) => c.conferenceSid === link.conferenceSid && c.participantKey === link.participantKey))
+    return unchanged;
+  const state = pendingState(current, participant.callSid, participant.accountSid, ctx.now);
+  touch(state, undefined, ctx.now, participant.accountSid);
+  state.conferences = [...known, link];
+  return { next: { status: 'pending', state }, result: [] };
+}
+
+/**
+ * Finalises a pending call or conference (idle sweep, capacity bound). With `idleBefore`, only one
+ * still idle is finalised: data may have arrived between the sweep's scan and this update.
  */
 export function reduceFinalise(
   current: StoredCall | undefined,
@@ -146,6 +203,9 @@ export function reduceFinalise(
 ): Change {
   if (current?.status !== 'pending') return unchanged;
   if (idleBefore !== undefined && current.state.lastActivityAt >= idleBefore) return unchanged;
+  if (isConferenceRecord(current)) {
+    return current.status === 'pending' ? finaliseConference(current.state, reason, ctx) : unchanged;
+  }
   return finalise(current.state, reason, ctx);
 }
 

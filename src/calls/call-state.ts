@@ -6,7 +6,17 @@ import type { StreamSnapshot } from './stream-deltas.js';
 /** Root span events kept per call; past it events are counted as dropped (OTel's own limit is 128 by default). */
 export const MAX_EVENTS_PER_CALL = 1000;
 
+/** A conference this call was a leg of, from that leg's participant summary: the root span links to it. */
+export interface ConferenceLink {
+  conferenceSid: string;
+  /** The participant span's key in the conference trace (conference-state.ts participantKey). */
+  participantKey: string;
+  participantSid: string | undefined;
+}
+
 export interface CallState {
+  /** Tells a call from a conference record in the same store; absent in states written before conferences. */
+  kind?: 'call';
   callSid: string;
   accountSid: string | undefined;
   /** Receive time (epoch ms) of the last data for this call: drives idle finalisation. */
@@ -27,10 +37,13 @@ export interface CallState {
    * sample arrives (and in states written before this field existed).
    */
   streams?: Record<string, StreamSnapshot>;
+  /** Conferences the call took part in (participant summaries); absent until one arrives. */
+  conferences?: ConferenceLink[];
 }
 
 /** What remains of a call after its root span went out: enough to route late data and refuse repeats. */
 export interface FinalisedCall {
+  kind?: 'call';
   callSid: string;
   finalisedAt: number;
   reason: FinaliseReason;

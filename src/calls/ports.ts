@@ -2,9 +2,22 @@
 // queries for the idle sweep and the capacity bound, and a lease so one process sweeps at a time.
 // Implementations live in src/store/; one contract suite (test/store/contract/) runs against each.
 import type { CallState, FinalisedCall } from './call-state.js';
+import type { ConferenceState, FinalisedConference } from './conference-state.js';
 import type { SpanData } from './span-data.js';
 
-export type StoredCall = { status: 'pending'; state: CallState } | { status: 'finalised'; tombstone: FinalisedCall };
+export type CallRecord = { status: 'pending'; state: CallState } | { status: 'finalised'; tombstone: FinalisedCall };
+export type ConferenceRecord =
+  { status: 'pending'; state: ConferenceState } | { status: 'finalised'; tombstone: FinalisedConference };
+
+/**
+ * What the store keeps under one sid: a call (CallSid) or a conference (ConferenceSid). Both share the
+ * store's ports, its idle index and its durability; the sids never collide (CA... and CF...).
+ */
+export type StoredCall = CallRecord | ConferenceRecord;
+
+export function isConferenceRecord(record: StoredCall): record is ConferenceRecord {
+  return (record.status === 'pending' ? record.state.kind : record.tombstone.kind) === 'conference';
+}
 
 export interface CallChange<R> {
   /** The call's new record; `undefined` leaves it unchanged. */

@@ -9,6 +9,13 @@ export interface SpanEventData {
   attributes: Attrs;
 }
 
+/** A link to a span in another trace (a conference leg's call trace, and back). */
+export interface SpanLinkData {
+  traceId: string;
+  spanId: string;
+  attributes: Attrs;
+}
+
 export interface SpanData {
   traceId: string;
   spanId: string;
@@ -19,5 +26,7 @@ export interface SpanData {
   attributes: Attrs;
   events: SpanEventData[];
   droppedEvents: number;
+  /** Absent in spans written to the outbox before links existed. */
+  links?: SpanLinkData[];
   status: { code: 'unset' | 'ok' | 'error'; message: string | undefined };
 }

@@ -3,6 +3,7 @@
 import type { CallEventRecord, CallSummaryRecord } from '../events/types.js';
 import { eventAttributes, eventName, put, summaryAttributes } from './attributes.js';
 import type { CallState, FinaliseReason } from './call-state.js';
+import { conferenceLinks } from './conference-trace.js';
 import { lateSpanIdFor, rootSpanIdFor, traceIdFor } from './ids.js';
 import type { Attrs, SpanData, SpanEventData } from './span-data.js';
 
@@ -100,6 +101,9 @@ export function buildRootSpan(state: CallState, reason: FinaliseReason, opts: Bu
   // The summary names the account authoritatively; earlier data only fills in when there is none.
   put(attributes, 'twilio.account_sid', s?.accountSid ?? state.accountSid);
   Object.assign(attributes, s === undefined ? {} : summaryAttributes(s, opts.exposePii));
+  const conferences = state.conferences ?? [];
+  if (conferences.length > 0)
+    attributes['twilio.conference_sids'] = [...new Set(conferences.map((c) => c.conferenceSid))];
   return {
     traceId: traceIdFor(state.callSid),
     spanId: rootSpanIdFor(state.callSid),
@@ -110,6 +114,7 @@ export function buildRootSpan(state: CallState, reason: FinaliseReason, opts: Bu
     attributes,
     events,
     droppedEvents: state.droppedEvents,
+    ...(conferences.length > 0 ? { links: conferenceLinks(conferences) } : {}),
     status: callStatus(s),
   };
 }

@@ -20,7 +20,11 @@ import type {
 } from './types.js';
 import {
   count,
+  countMap,
   definedEntries,
+  lenient,
+  tagList,
+  toTags,
   isNoValue,
   isoTimestamp,
   msToSeconds,
@@ -62,38 +66,6 @@ const directionMetrics = z.object({
   audio_in: statField(),
   audio_out: statField(),
   packet_delay_variation: z.unknown().optional(),
-});
-
-/**
- * `schema`, or undefined when the value does not fit it: for the loosely specified parts of a summary
- * (sdk_edge.events, trust, annotation) whose shape differs between schema versions and sources
- * (reference §4.3, §4.6, §4.7). A surprise there loses that part, never the whole summary.
- */
-function lenient<T extends z.ZodType>(schema: T) {
-  return z
-    .unknown()
-    .transform((value): z.output<T> | undefined => {
-      const parsed = schema.safeParse(value);
-      return parsed.success ? parsed.data : undefined;
-    })
-    .optional();
-}
-
-/** Twilio's own identifiers used as map keys (levels, groups, error codes); anything else is dropped. */
-const COUNT_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-/** At most this many keys per count map: the keys become attribute names. */
-const MAX_COUNT_KEYS = 50;
-
-/** `{key: count}` maps of sdk_edge.events; non-identifier keys and non-counts are dropped. */
-const countMap = lenient(z.record(z.string(), z.unknown())).transform((raw): Record<string, number> => {
-  const out: Record<string, number> = {};
-  for (const [key, value] of Object.entries(raw ?? {})) {
-    if (Object.keys(out).length >= MAX_COUNT_KEYS) break;
-    const n = typeof value === 'string' && /^\d{1,12}$/.test(value) ? Number(value) : value;
-    if (!COUNT_KEY.test(key) || typeof n !== 'number' || !Number.isInteger(n) || n < 0) continue;
-    out[key] = n;
-  }
-  return out;
 });
 
 /** `sdk_edge.events` (reference §4.3; Twilio changelog 2020-04-27: levels, groups, errors, feedback). */
@@ -200,7 +172,7 @@ export const callSummaryDataSchema = z.object({
   sip_edge: summaryEdge.nullish(),
   client_edge: summaryEdge.nullish(),
   sdk_edge: summaryEdge.nullish(),
-  tags: z.array(z.string().max(256)).max(1000).nullish(),
+  tags: tagList,
   attributes: z.object({ conference_participant: optBoolean }).nullish(),
   properties: properties.nullish(),
   trust: lenient(trust),
@@ -343,16 +315,6 @@ function toEdges(data: SummaryData): EdgeSummary[] {
   return edges;
 }
 
-/** Tags are a flat, open set (§4.5); null -> [], duplicates dropped, first-seen order kept. */
-function toTags(tags: string[] | null | undefined): string[] {
-  const seen = new Set<string>();
-  for (const tag of tags ?? []) {
-    const trimmed = tag.trim();
-    if (trimmed !== '') seen.add(trimmed);
-  }
-  return [...seen];
-}
-
 /** 0 is the schema default for unset integer codes (WHQ v1 example: q850_cause 0, last_sip_response_num 0); neither is a real code. */
 function nonZero(value: number | undefined): number | undefined {
   return value === 0 ? undefined : value;
@@ -386,7 +348,7 @@ export function convertCallSummary(stage: SummaryStage): Converter<CallSummaryRe
       queueTimeSeconds: props?.queue_time,
       lastSipResponse: nonZero(props?.last_sip_response_num),
       q850Cause: nonZero(props?.q850_cause),
-      tags: toTags(data.tags),
+      tags: data.tags,
       from: toParty(data.from, 'from'),
       to: toParty(data.to, 'to'),
       edges: toEdges(data),

@@ -16,11 +16,16 @@ import { MAX_ID_LENGTH, parseIsoTimestamp, toFieldIssues } from './fields.js';
  * - CallSummary 7: Twilio's event-type pages for the call-summary types today (issue 12; the searchable docs copy did not show it); 1 in the webhook quickstart example,
  *   2 since the Feb 2022 changelog (trust, created_time, queue_time). A subscription pins the version it was created
  *   with, so every version between is one an older sink can still receive.
+ * - ConferenceSummary 1 (partial) and 2 (complete), ConferenceParticipantSummary 2: the event-type table of
+ *   the Conference Insights pages and https://events-schemas.twilio.com/VoiceInsights.ConferenceParticipantSummary/2
+ *   (reference section 7); 1 of the participant summary by the same rule as the call summary.
  */
 export const KNOWN_SCHEMA_VERSIONS: Readonly<Record<string, readonly number[]>> = Object.freeze({
   'VoiceInsights.CallEvent': [1, 2, 3],
   'VoiceInsights.CallMetric': [1, 2],
   'VoiceInsights.CallSummary': [1, 2, 3, 4, 5, 6, 7],
+  'VoiceInsights.ConferenceSummary': [1, 2],
+  'VoiceInsights.ConferenceParticipantSummary': [1, 2],
   'EventStreams.TestSink': [1],
 });
 
@@ -33,6 +38,10 @@ export const SCHEMA_NAME_BY_TYPE: Readonly<Record<EventType, string>> = Object.f
   'com.twilio.voice.insights.call-summary.partial': 'VoiceInsights.CallSummary',
   'com.twilio.voice.insights.call-summary.predicted-complete': 'VoiceInsights.CallSummary',
   'com.twilio.voice.insights.call-summary.complete': 'VoiceInsights.CallSummary',
+  'com.twilio.voice.insights.conference-summary.partial': 'VoiceInsights.ConferenceSummary',
+  'com.twilio.voice.insights.conference-summary.complete': 'VoiceInsights.ConferenceSummary',
+  'com.twilio.voice.insights.conference-participant-summary.complete': 'VoiceInsights.ConferenceParticipantSummary',
+  'com.twilio.voice.insights.participant-summary.complete': 'VoiceInsights.ConferenceParticipantSummary',
   'com.twilio.eventstreams.test-event': 'EventStreams.TestSink',
 });
 

@@ -5,6 +5,8 @@ import type { ConvertedEvent, EventType } from './types.js';
 import { convertCallEvent } from './call-events.js';
 import { convertCallMetric } from './call-metrics.js';
 import { convertCallSummary } from './call-summary.js';
+import { convertParticipantSummary } from './conference-participant-summary.js';
+import { convertConferenceSummary } from './conference-summary.js';
 import { convertSinkTest } from './test-event.js';
 
 /** A `data` the envelope could not decode fails every family's schema, at path `data`. */
@@ -23,5 +25,9 @@ export const FAMILIES: Readonly<Record<EventType, Converter<ConvertedEvent>>> = 
     convertCallSummary('predicted-complete'),
   ),
   'com.twilio.voice.insights.call-summary.complete': withDecodedData(convertCallSummary('complete')),
+  'com.twilio.voice.insights.conference-summary.partial': withDecodedData(convertConferenceSummary('partial')),
+  'com.twilio.voice.insights.conference-summary.complete': withDecodedData(convertConferenceSummary('complete')),
+  'com.twilio.voice.insights.conference-participant-summary.complete': withDecodedData(convertParticipantSummary),
+  'com.twilio.voice.insights.participant-summary.complete': withDecodedData(convertParticipantSummary),
   'com.twilio.eventstreams.test-event': withDecodedData(convertSinkTest),
 });

@@ -274,3 +274,48 @@ export function resolveEdge(
   const bySource = present.find((edge) => (source === 'sdk') === (edge === 'sdk_edge'));
   return { edge: bySource ?? present[0], locationFromEdgeField };
 }
+
+/**
+ * `schema`, or undefined when the value does not fit it: for the loosely specified parts of a summary
+ * (sdk_edge.events, trust, annotation) whose shape differs between schema versions and sources
+ * (reference §4.3, §4.6, §4.7). A surprise there loses that part, never the whole summary.
+ */
+export function lenient<T extends z.ZodType>(schema: T) {
+  return z
+    .unknown()
+    .transform((value): z.output<T> | undefined => {
+      const parsed = schema.safeParse(value);
+      return parsed.success ? parsed.data : undefined;
+    })
+    .optional();
+}
+
+/** Twilio's own identifiers used as map keys (levels, groups, error codes); anything else is dropped. */
+const COUNT_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** At most this many keys per count map: the keys become attribute names. */
+const MAX_COUNT_KEYS = 50;
+
+/** `{key: count}` maps of sdk_edge.events; non-identifier keys and non-counts are dropped. */
+export const countMap = lenient(z.record(z.string(), z.unknown())).transform((raw): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(raw ?? {})) {
+    if (Object.keys(out).length >= MAX_COUNT_KEYS) break;
+    const n = typeof value === 'string' && /^\d{1,12}$/.test(value) ? Number(value) : value;
+    if (!COUNT_KEY.test(key) || typeof n !== 'number' || !Number.isInteger(n) || n < 0) continue;
+    out[key] = n;
+  }
+  return out;
+});
+
+/** Tags are a flat, open set (§4.5); null -> [], duplicates dropped, first-seen order kept. */
+export function toTags(tags: string[] | null | undefined): string[] {
+  const seen = new Set<string>();
+  for (const tag of tags ?? []) {
+    const trimmed = tag.trim();
+    if (trimmed !== '') seen.add(trimmed);
+  }
+  return [...seen];
+}
+
+/** A `tags` array (call and conference summaries): strings, null -> []. */
+export const tagList = z.array(z.string().max(256)).max(1000).nullish().transform(toTags);

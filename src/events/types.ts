@@ -13,6 +13,12 @@ export const EVENT_TYPES = [
   'com.twilio.voice.insights.call-summary.partial',
   'com.twilio.voice.insights.call-summary.predicted-complete',
   'com.twilio.voice.insights.call-summary.complete',
+  'com.twilio.voice.insights.conference-summary.partial',
+  'com.twilio.voice.insights.conference-summary.complete',
+  'com.twilio.voice.insights.conference-participant-summary.complete',
+  // The Conference Insights guide spells the participant type this way; the event-type reference page
+  // (the one to subscribe with) says conference-participant-summary (reference section 7). Both are accepted.
+  'com.twilio.voice.insights.participant-summary.complete',
   'com.twilio.eventstreams.test-event',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -263,4 +269,117 @@ export interface SinkTestRecord {
   testId: string | undefined;
 }
 
-export type ConvertedEvent = CallMetricSample | CallEventRecord | CallSummaryRecord | SinkTestRecord;
+export type ConferenceSummaryStage = 'partial' | 'complete';
+
+/**
+ * One `conference-summary.partial|complete` event (VoiceInsights.ConferenceSummary v1/v2; reference
+ * section 7, REST https://www.twilio.com/docs/voice/voice-insights/api/conference/conference-summary-resource).
+ */
+export interface ConferenceSummaryRecord {
+  kind: 'conference-summary';
+  conferenceSid: string;
+  accountSid: string | undefined;
+  stage: ConferenceSummaryStage;
+  /** PII per Twilio (a user-chosen label, often a customer or queue name): redacted downstream. */
+  friendlyName: string | undefined;
+  createTime: number | undefined;
+  /** Conferences start once two participants joined, one with startConferenceOnEnter. */
+  startTime: number | undefined;
+  endTime: number | undefined;
+  durationSeconds: number | undefined;
+  connectDurationSeconds: number | undefined;
+  /** in_progress | not_started | completed | summary_timeout (open string). */
+  status: string | undefined;
+  /** in_progress | complete | timeout. */
+  processingState: string | undefined;
+  maxParticipants: number | undefined;
+  maxConcurrentParticipants: number | undefined;
+  uniqueParticipants: number | undefined;
+  /** last_participant_left | conference_ended_via_api | participant_with_end_conference_on_exit_left | ... */
+  endReason: string | undefined;
+  /** The CallSid whose action ended the conference. */
+  endedBy: string | undefined;
+  mixerRegion: string | undefined;
+  mixerRegionRequested: string | undefined;
+  recordingEnabled: boolean | undefined;
+  /** detected_issues: {call_quality: 1, region_configuration: 0, participant_behavior: 3}. */
+  detectedIssues: Record<string, number>;
+  tags: string[];
+}
+
+/** One direction of a participant's quality figures (participant summary `metrics`). Base units. */
+export interface ParticipantQuality {
+  packetsReceived: number | undefined;
+  packetsLost: number | undefined;
+  packetLossRatio: number | undefined;
+  jitterAvgSeconds: number | undefined;
+  jitterMaxSeconds: number | undefined;
+  latencyAvgSeconds: number | undefined;
+  latencyMaxSeconds: number | undefined;
+  mos: number | undefined;
+  /** Per-direction tags Twilio adds ("silent"). */
+  tags: string[];
+}
+
+/** One participant action from the summary's `events` (hold, unhold, mute, coaching, ...), at its time. */
+export interface ParticipantAction {
+  name: string;
+  /** Epoch ms (Twilio sends Unix epoch numbers here, unlike the ISO strings everywhere else; section 8 item 7). */
+  timeMs: number;
+}
+
+/**
+ * One `conference-participant-summary.complete` (or the guide's `participant-summary.complete`) event:
+ * one leg of a conference, sent when it leaves (VoiceInsights.ConferenceParticipantSummary v1/v2;
+ * REST https://www.twilio.com/docs/voice/voice-insights/api/conference/conference-participant-summary-resource).
+ */
+export interface ParticipantSummaryRecord {
+  kind: 'participant-summary';
+  conferenceSid: string;
+  participantSid: string | undefined;
+  /** The leg's call: its trace is linked from the participant span and back. */
+  callSid: string | undefined;
+  accountSid: string | undefined;
+  /** PII per Twilio (user-chosen; Flex puts "customer", "worker" here). */
+  label: string | undefined;
+  /** inbound | outbound. */
+  callDirection: string | undefined;
+  /** PII. */
+  from: string | undefined;
+  to: string | undefined;
+  /** answered | completed | busy | fail | noanswer | ringing | canceled. */
+  callStatus: string | undefined;
+  countryCode: string | undefined;
+  isModerator: boolean | undefined;
+  joinTime: number | undefined;
+  leaveTime: number | undefined;
+  durationSeconds: number | undefined;
+  outboundQueueLength: number | undefined;
+  /** outbound_time_in_queue (Add Participant API only), converted to seconds. */
+  outboundTimeInQueueSeconds: number | undefined;
+  /** large | small | medium | off. */
+  jitterBufferSize: string | undefined;
+  isCoach: boolean | undefined;
+  /** CallSids this participant coached. */
+  coachedParticipants: string[];
+  participantRegion: string | undefined;
+  conferenceRegion: string | undefined;
+  /** carrier | client | sip. */
+  callType: string | undefined;
+  processingState: string | undefined;
+  /** `properties`: start_conference_on_enter, end_conference_on_exit, enter_muted, beep_on_enter, ... */
+  properties: Record<string, string | number | boolean>;
+  /** `events`, flattened and sorted by time. */
+  actions: ParticipantAction[];
+  /** `metrics.inbound|outbound` as Twilio names them (the direction as seen from Twilio's side of the leg). */
+  inbound: ParticipantQuality | undefined;
+  outbound: ParticipantQuality | undefined;
+}
+
+export type ConvertedEvent =
+  | CallMetricSample
+  | CallEventRecord
+  | CallSummaryRecord
+  | ConferenceSummaryRecord
+  | ParticipantSummaryRecord
+  | SinkTestRecord;

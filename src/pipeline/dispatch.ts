@@ -4,8 +4,10 @@ import type {
   CallEventRecord,
   CallMetricSample,
   CallSummaryRecord,
+  ConferenceSummaryRecord,
   ConvertedEvent,
   EnvelopeInfo,
+  ParticipantSummaryRecord,
   SinkTestRecord,
 } from '../events/types.js';
 
@@ -20,6 +22,8 @@ export interface EventHandlers {
   onCallMetric(record: CallMetricSample, meta: EventMeta): void;
   onCallEvent(record: CallEventRecord, meta: EventMeta): void;
   onCallSummary(record: CallSummaryRecord, meta: EventMeta): void;
+  onConferenceSummary(record: ConferenceSummaryRecord, meta: EventMeta): void;
+  onParticipantSummary(record: ParticipantSummaryRecord, meta: EventMeta): void;
   onSinkTest(record: SinkTestRecord, meta: EventMeta): void;
 }
 
@@ -40,6 +44,12 @@ export function dispatch(events: readonly AcceptedEvent[], handlers: readonly Ev
           break;
         case 'call-summary':
           h.onCallSummary(record, meta);
+          break;
+        case 'conference-summary':
+          h.onConferenceSummary(record, meta);
+          break;
+        case 'participant-summary':
+          h.onParticipantSummary(record, meta);
           break;
         case 'sink-test':
           h.onSinkTest(record, meta);

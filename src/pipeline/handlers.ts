@@ -10,6 +10,8 @@ export function sinkTestLogger(logger: Logger): EventHandlers {
     onCallMetric: ignore,
     onCallEvent: ignore,
     onCallSummary: ignore,
+    onConferenceSummary: ignore,
+    onParticipantSummary: ignore,
     onSinkTest: (record, meta) =>
       logger.info(
         { id: meta.info.id, testId: record.testId },

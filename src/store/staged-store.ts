@@ -7,7 +7,7 @@
 // - Claims belong to their unit and become durable only with its commit: a claim never outlives a
 //   failed or crashed request, so Twilio's retry of it is processed, not dropped as a duplicate.
 // - Group commit: every unit that commits while a flush is pending shares one transaction and one sync.
-import type { CallChange, StoredCall } from '../calls/ports.js';
+import { isConferenceRecord, type CallChange, type StoredCall } from '../calls/ports.js';
 import type { Clock } from '../clock.js';
 import type { OutboxEntry } from '../telemetry/outbox-port.js';
 import type { CallRow, CallWrite, Persistence, WriteBatch } from './persistence.js';
@@ -40,7 +40,9 @@ const ROW_CACHE_MAX = 4096;
 
 /** Same call, same content but for the activity times: the reducers keep unchanged parts by reference. */
 function sameBody(a: StoredCall, b: StoredCall): boolean {
-  if (a.status !== 'pending' || b.status !== 'pending') return a === b;
+  // Conferences are written whole: their updates are rare (a few summaries per conference).
+  if (a.status !== 'pending' || b.status !== 'pending' || isConferenceRecord(a) || isConferenceRecord(b))
+    return a === b;
   const x = a.state;
   const y = b.state;
   return (
@@ -48,6 +50,7 @@ function sameBody(a: StoredCall, b: StoredCall): boolean {
     x.eventIds === y.eventIds &&
     x.summary === y.summary &&
     x.streams === y.streams &&
+    x.conferences === y.conferences &&
     x.droppedEvents === y.droppedEvents &&
     x.accountSid === y.accountSid &&
     x.callSid === y.callSid

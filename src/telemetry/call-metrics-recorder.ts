@@ -81,6 +81,10 @@ export function createCallMetricsRecorder(meter: Meter, limiter: LabelLimiter, c
       });
     },
     onCallSummary: () => undefined,
+    // Conference metrics are once per conference and participant: recorded from the conference's
+    // finalisation effects (conference-recorder.ts), not per delivered event.
+    onConferenceSummary: () => undefined,
+    onParticipantSummary: () => undefined,
     onSinkTest: () => undefined,
   };
 }

@@ -51,7 +51,10 @@ export function toReadableSpan(s: SpanData, resource: Resource): ReadableSpan {
     duration: hrTime(s.endMs - s.startMs),
     status,
     attributes: capAttributes(s.attributes),
-    links: [],
+    links: (s.links ?? []).map((l) => ({
+      context: { traceId: l.traceId, spanId: l.spanId, traceFlags: TraceFlags.SAMPLED },
+      attributes: capAttributes(l.attributes),
+    })),
     events: s.events.map((e) => ({ name: e.name, time: hrTime(e.timeMs), attributes: capAttributes(e.attributes) })),
     ended: true,
     resource,

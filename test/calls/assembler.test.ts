@@ -7,6 +7,7 @@ import { CallAssembler, type LateKind } from '../../src/calls/assembler.js';
 import type { FinaliseReason } from '../../src/calls/call-state.js';
 import { lateSpanIdFor, rootSpanIdFor, traceIdFor } from '../../src/calls/ids.js';
 import type { SpanData } from '../../src/calls/span-data.js';
+import { isConferenceRecord } from '../../src/calls/ports.js';
 import { ManualClock } from '../../src/clock.js';
 import { parseEnvelope } from '../../src/events/envelope.js';
 import { FAMILIES } from '../../src/events/families.js';
@@ -82,7 +83,9 @@ function rig(opts: { maxPendingCalls?: number; exposePii?: boolean } = {}): Rig 
       const tx = store.begin();
       const current = await tx.update(callSid, (c) => ({ next: undefined, result: c }));
       tx.abort();
-      return current?.status === 'pending' ? current.state : undefined;
+      return current !== undefined && !isConferenceRecord(current) && current.status === 'pending'
+        ? current.state
+        : undefined;
     },
     assembler,
     spans,

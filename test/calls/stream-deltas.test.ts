@@ -3,7 +3,7 @@
 import { describe, test } from '@jest/globals';
 import assert from '../support/assert.js';
 import { reduceCallMetric, type CallEffect, type ReduceContext } from '../../src/calls/call-reducer.js';
-import type { StoredCall } from '../../src/calls/ports.js';
+import { isConferenceRecord, type StoredCall } from '../../src/calls/ports.js';
 import { stepStream, type StreamSnapshot } from '../../src/calls/stream-deltas.js';
 import type { CallMetricSample, MetricValues } from '../../src/events/types.js';
 
@@ -133,19 +133,19 @@ describe('reduceCallMetric', () => {
     assert.equal(out.length, 3);
     close(out[1], 0.001, 'second');
     close(out[2], 0.00151792, 'third');
-    assert.ok(stored?.status === 'pending');
+    assert.ok(stored?.status === 'pending' && !isConferenceRecord(stored));
     assert.deepEqual(Object.keys(stored.state.streams ?? {}), ['carrier_edge/inbound']);
     // The same sample again (a retry after a conflict, or a redelivery): nothing derived, snapshot kept.
     const again = reduceCallMetric(stored, sample(S3), ctx('e2'));
     assert.deepEqual(again.result, []);
-    assert.ok(again.next?.status === 'pending');
+    assert.ok(again.next?.status === 'pending' && !isConferenceRecord(again.next));
     assert.equal(again.next.state.streams, stored.state.streams, 'unchanged snapshots kept by reference');
   });
 
   test('SDK samples keep no stream memory (their intervals carry everything)', () => {
     const change = reduceCallMetric(undefined, sample(S1, 'sdk'), ctx('s'));
     assert.deepEqual(change.result, []);
-    assert.ok(change.next?.status === 'pending');
+    assert.ok(change.next?.status === 'pending' && !isConferenceRecord(change.next));
     assert.equal(change.next.state.streams, undefined);
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { newCallState } from '../../src/calls/call-state.js';
-import type { CallChange, StoredCall } from '../../src/calls/ports.js';
+import { isConferenceRecord, type CallChange, type StoredCall } from '../../src/calls/ports.js';
 import type { SpanData } from '../../src/calls/span-data.js';
 import { ClaimConflictError, RedisStore, type RedisStoreOptions } from '../../src/store/redis/redis-store.js';
 import assert from '../support/assert.js';
@@ -55,7 +55,8 @@ async function open(prefix: string, extra: Partial<RedisStoreOptions> = {}): Pro
 
 function addEventId(callSid: string, eventId: string) {
   return (current: StoredCall | undefined): CallChange<boolean> => {
-    if (current?.status === 'finalised') return { next: undefined, result: false };
+    if (current?.status === 'finalised' || (current !== undefined && isConferenceRecord(current)))
+      return { next: undefined, result: false };
     const state = current?.state ?? newCallState(callSid, undefined, Date.now());
     if (state.eventIds.includes(eventId)) return { next: undefined, result: false };
     return {

@@ -2,7 +2,13 @@
 // the pipeline (claim, commit), the call assembler (update, idle index, lease) and the span shipper
 // (outbox) rely on. Each implementation's test file calls `storeContract` with a factory.
 import { describe, expect, test, afterEach } from '@jest/globals';
-import type { CallChange, CallIndex, LeasePort, StoredCall } from '../../../src/calls/ports.js';
+import {
+  isConferenceRecord,
+  type CallChange,
+  type CallIndex,
+  type LeasePort,
+  type StoredCall,
+} from '../../../src/calls/ports.js';
 import { newCallState, type CallState } from '../../../src/calls/call-state.js';
 import type { SpanData } from '../../../src/calls/span-data.js';
 import { ManualClock } from '../../../src/clock.js';
@@ -43,7 +49,8 @@ function pending(state: CallState): StoredCall {
 /** The reducer shape every caller uses: add an event id to a pending call, once. */
 function addEventId(callSid: string, eventId: string, now: number) {
   return (current: StoredCall | undefined): CallChange<boolean> => {
-    if (current?.status === 'finalised') return { next: undefined, result: false };
+    if (current?.status === 'finalised' || (current !== undefined && isConferenceRecord(current)))
+      return { next: undefined, result: false };
     const state = current?.state ?? newCallState(callSid, undefined, now);
     if (state.eventIds.includes(eventId)) return { next: undefined, result: false };
     return { next: pending({ ...state, eventIds: [...state.eventIds, eventId], lastActivityAt: now }), result: true };
@@ -354,7 +361,7 @@ export function storeContract(factory: StoreFactory): void {
           const touch = store.begin();
           const at = clock.now();
           await touch.update(sid, (current) => {
-            assert.ok(current?.status === 'pending');
+            assert.ok(current?.status === 'pending' && !isConferenceRecord(current));
             // As the reducer does for a sample: a shallow copy, events kept by reference.
             const state = { ...current.state, lastActivityAt: at, earliestAt: at - 9_000, latestAt: at - 1_000 };
             return { next: { status: 'pending', state }, result: undefined };
