@@ -26,6 +26,8 @@ const KIND_BY_FOLDER: Record<string, ConvertedEvent['kind']> = {
   'call-events': 'call-event',
   'call-metrics': 'call-metric',
   'call-summary': 'call-summary',
+  'conference-summary': 'conference-summary',
+  'conference-participant-summary': 'participant-summary',
   'test-event': 'sink-test',
 };
 
@@ -47,6 +49,12 @@ const INVALID: Record<string, { stage: 'envelope' | 'schema'; paths: string[] }>
   'invalid/call-event-group-missing.json': { stage: 'schema', paths: ['data.group'] },
   'invalid/call-event-timestamp-unparsable-no-time.json': { stage: 'schema', paths: ['data.timestamp'] },
   'invalid/call-event-no-timestamp-no-time.json': { stage: 'schema', paths: ['data.timestamp'] },
+  // Without a ConferenceSid there is no trace to put a conference summary or a leg in.
+  'invalid/conference-summary-conference-sid-missing.json': { stage: 'schema', paths: ['data.conference_sid'] },
+  'invalid/conference-participant-summary-conference-sid-missing.json': {
+    stage: 'schema',
+    paths: ['data.conference_sid'],
+  },
 };
 
 const fixtures = listFixtures();
