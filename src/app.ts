@@ -23,6 +23,7 @@ import { StagedStore } from './store/staged-store.js';
 import type { StateStore, StoreTx } from './store/state-store.js';
 import { createCallMetricsRecorder } from './telemetry/call-metrics-recorder.js';
 import { createCallOutcomeRecorder, type CallOutcomeRecorder } from './telemetry/call-outcome-recorder.js';
+import { createConferenceRecorder, type ConferenceRecorder } from './telemetry/conference-recorder.js';
 import { LabelLimiter } from './telemetry/label-limiter.js';
 import { createMetricsServer } from './telemetry/metrics-server.js';
 import { createOtlpSpanExporter } from './telemetry/otlp-traces.js';
@@ -52,6 +53,8 @@ export interface App {
   metrics: SelfMetrics;
   /** Once-per-call metrics; recorded after the commit that finalised the call, exactly once. */
   callOutcomes: CallOutcomeRecorder;
+  /** Once-per-conference and once-per-participant metrics; recorded after the commit that finalised the conference. */
+  conferenceOutcomes: ConferenceRecorder;
   calls: CallAssembler;
   traces: SpanShipper;
   /** Listens on PORT and METRICS_PORT (0 = any free port) and returns the bound ports. */
@@ -157,6 +160,7 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     metrics.labelOverflow(metric, label),
   );
   const callOutcomes = createCallOutcomeRecorder(telemetry.meter, limiter);
+  const conferenceOutcomes = createConferenceRecorder(telemetry.meter, limiter);
   const traces = new SpanShipper({
     outbox: store,
     resource: telemetry.resource,
@@ -250,6 +254,7 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     telemetry,
     metrics,
     callOutcomes,
+    conferenceOutcomes,
     calls,
     traces,
     async start() {

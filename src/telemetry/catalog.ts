@@ -55,6 +55,11 @@ export const LIMITED_LABELS: readonly { readonly metric: string; readonly label:
     metric: 'twilio_voice_call*',
     label,
   })),
+  // Conference labels take Twilio's documented values only: anything else folds into `other`.
+  ...['status', 'end_reason', 'tag', 'call_type', 'call_direction'].map((label) => ({
+    metric: 'twilio_voice_conference*',
+    label,
+  })),
 ];
 
 const SELF = 'voice_insights_exporter_';
@@ -77,6 +82,8 @@ export const CALL_DURATION_SECONDS = [1, 5, 10, 15, 30, 60, 120, 180, 300, 600, 
 /** Post-dial delay: Twilio tags high_pdd above a per-country p95, typically a few seconds. */
 export const PDD_SECONDS = [0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30];
 export const QUEUE_SECONDS = [0, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
+/** Conference participant counts: small integers, up to Twilio's 250 concurrent participants. */
+export const PARTICIPANT_COUNTS = [1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100, 250];
 /** Receive time minus event time: events come within ~90 s, summaries up to 30 min, retries up to 4 h. */
 export const LAG_SECONDS = [1, 5, 10, 30, 60, 90, 120, 300, 600, 900, 1800, 3600, 7200, 14400];
 
@@ -174,7 +181,7 @@ export const SELF_METRICS = {
     name: `${SELF}calls_in_flight`,
     kind: 'gauge',
     unit: '{call}',
-    help: 'Calls whose trace is pending (waiting for the complete summary or idle expiry).',
+    help: 'Calls and conferences whose trace is pending (waiting for the complete summary or idle expiry).',
     labels: [],
     source: 'per-call state store',
   },
@@ -187,13 +194,32 @@ export const SELF_METRICS = {
     preset: { reason: ['complete', 'idle', 'capacity'] },
     source: 'call trace assembler',
   },
+  conferencesFinalised: {
+    name: `${SELF}conferences_finalised_total`,
+    kind: 'counter',
+    unit: '{trace}',
+    help: 'Conference traces finalised, by reason (complete: complete conference summary and every participant counted in it; idle: CALL_IDLE_TIMEOUT_SECONDS without data; capacity: MAX_PENDING_CALLS reached).',
+    labels: ['reason'],
+    preset: { reason: ['complete', 'idle', 'capacity'] },
+    source: 'conference trace assembler',
+  },
   lateData: {
     name: `${SELF}late_data_total`,
     kind: 'counter',
     unit: '{event}',
-    help: 'Data for calls already finalised, by kind and outcome (late_span: exported as a late child span; ignored: a repeat, or a metrics sample).',
+    help: 'Data for calls and conferences already finalised, by kind and outcome (late_span: exported as a late child span; ignored: a repeat, or a metrics sample). conference-link: a participant summary naming a call whose trace went out already.',
     labels: ['kind', 'outcome'],
-    preset: { kind: ['call-event', 'call-summary', 'call-metric'], outcome: ['late_span', 'ignored'] },
+    preset: {
+      kind: [
+        'call-event',
+        'call-summary',
+        'call-metric',
+        'conference-summary',
+        'participant-summary',
+        'conference-link',
+      ],
+      outcome: ['late_span', 'ignored'],
+    },
     source: 'call trace assembler',
   },
   traceQueue: {
@@ -417,4 +443,133 @@ export const CALL_METRICS = {
   },
 } as const satisfies Record<string, MetricDef>;
 
-export const CATALOG: readonly MetricDef[] = [...Object.values(CALL_METRICS), ...Object.values(SELF_METRICS)];
+// Conference Insights (reference section 7; Twilio's value lists:
+// https://www.twilio.com/docs/voice/voice-insights/api/conference/conference-summary-resource and
+// .../conference-participant-summary-resource). Every label takes a documented value, `unknown` when
+// Twilio sent none, or `other` (counted in label_overflow_total), so each label set stays fixed.
+export const CONFERENCE_STATUSES = ['in_progress', 'not_started', 'completed', 'summary_timeout'] as const;
+export const CONFERENCE_END_REASONS = [
+  'last_participant_left',
+  'conference_ended_via_api',
+  'participant_with_end_conference_on_exit_left',
+  'last_participant_kicked',
+  'participant_with_end_conference_on_exit_kicked',
+] as const;
+export const CONFERENCE_TAGS = [
+  'invalid_requested_region',
+  'duplicate_identity',
+  'start_failure',
+  'region_configuration_issues',
+  'quality_warnings',
+  'participant_behavior_issues',
+  'high_packet_loss',
+  'high_jitter',
+  'high_latency',
+  'low_mos',
+  'detected_silence',
+  'no_concurrent_participants',
+] as const;
+export const PARTICIPANT_CALL_TYPES = ['carrier', 'client', 'sip'] as const;
+export const PARTICIPANT_DIRECTIONS = ['inbound', 'outbound'] as const;
+/** From is_coach and is_moderator; a coach (who may also be a moderator) counts as coach. */
+export const PARTICIPANT_ROLES = ['coach', 'moderator', 'participant'] as const;
+export const PARTICIPANT_COUNT_KINDS = ['max_concurrent', 'unique'] as const;
+
+const PARTICIPANT_STREAM = ['call_type', 'stream_direction'] as const;
+
+export const CONFERENCE_METRICS = {
+  conferences: {
+    name: 'twilio_voice_conferences_total',
+    kind: 'counter',
+    unit: '{conference}',
+    help: 'Conferences finalised (once per conference, never per partial summary), by status and end reason; a conference finalised idle without any summary counts as status and end_reason unknown.',
+    labels: ['status', 'end_reason'],
+    source: 'conference-summary `status`, `end_reason`',
+  },
+  conferenceTags: {
+    name: 'twilio_voice_conference_tags_total',
+    kind: 'counter',
+    unit: '{conference}',
+    help: "Finalised conferences carrying each of Twilio's conference tags (start_failure, quality_warnings, high_jitter, high_packet_loss, low_mos, ...; others as other), once per conference.",
+    labels: ['tag'],
+    preset: { tag: CONFERENCE_TAGS },
+    source: 'conference-summary `tags`',
+  },
+  conferenceDuration: {
+    name: 'twilio_voice_conference_duration_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'Conference duration from creation to end, once per conference.',
+    labels: [],
+    buckets: CALL_DURATION_SECONDS,
+    source: 'conference-summary `duration_seconds`',
+  },
+  conferenceParticipants: {
+    name: 'twilio_voice_conference_participants',
+    kind: 'histogram',
+    unit: '{participant}',
+    help: 'Participants per conference, once per conference, by kind (max_concurrent: most at once; unique: distinct participants over its life).',
+    labels: ['kind'],
+    buckets: PARTICIPANT_COUNTS,
+    source: 'conference-summary `max_concurrent_participants`, `unique_participants`',
+  },
+  participants: {
+    name: 'twilio_voice_conference_participants_total',
+    kind: 'counter',
+    unit: '{participant}',
+    help: 'Conference participants (legs) summarised, once per participant, by call type, direction and role (coach, moderator, participant).',
+    labels: ['call_type', 'call_direction', 'role'],
+    source: 'participant summary `call_type`, `call_direction`, `is_coach`, `is_moderator`',
+  },
+  participantDuration: {
+    name: 'twilio_voice_conference_participant_duration_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'Time a participant spent in the conference (join to leave), once per participant.',
+    labels: ['call_type'],
+    buckets: CALL_DURATION_SECONDS,
+    source: 'participant summary `duration_seconds`',
+  },
+  participantQueueTime: {
+    name: 'twilio_voice_conference_participant_queue_time_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'Time an outbound participant added through the Participants API waited in the queue before being dialled, once per participant (Twilio gives no join-to-first-audio time).',
+    labels: ['call_type'],
+    buckets: QUEUE_SECONDS,
+    source: 'participant summary `outbound_time_in_queue` (ms)',
+  },
+  participantMos: {
+    name: 'twilio_voice_conference_participant_mos',
+    kind: 'histogram',
+    unit: '1',
+    help: "A participant's MOS per stream direction, once per participant.",
+    labels: PARTICIPANT_STREAM,
+    buckets: MOS_BANDS,
+    source: 'participant summary `metrics.<inbound|outbound>.mos`',
+  },
+  participantJitter: {
+    name: 'twilio_voice_conference_participant_jitter_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: "A participant's average jitter per stream direction, once per participant.",
+    labels: PARTICIPANT_STREAM,
+    buckets: JITTER_SECONDS,
+    source: 'participant summary `metrics.<inbound|outbound>.jitter.avg` (ms)',
+  },
+  participantPacketLoss: {
+    name: 'twilio_voice_conference_participant_packet_loss_ratio',
+    kind: 'histogram',
+    unit: '1',
+    help: "A participant's packet loss per stream direction, 0..1, once per participant.",
+    labels: PARTICIPANT_STREAM,
+    buckets: LOSS_RATIO,
+    source: 'participant summary `metrics.<inbound|outbound>.packet_loss_percentage` / 100',
+  },
+} as const satisfies Record<string, MetricDef>;
+
+export const CATALOG: readonly MetricDef[] = [
+  ...Object.values(CALL_METRICS),
+  ...Object.values(CONFERENCE_METRICS),
+  ...Object.values(SELF_METRICS),
+];

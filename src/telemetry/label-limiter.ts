@@ -44,4 +44,16 @@ export class LabelLimiter {
     values.add(raw);
     return raw;
   }
+
+  /**
+   * The label value for a label whose values Twilio documents as a closed list: a listed value as it
+   * is, undefined and "" as unknown, anything else as `other` (counted like any fold). The list bounds
+   * the label, so METRIC_LABEL_MAX_VALUES does not apply and preset series never compete with new ones.
+   */
+  oneOf(metric: string, label: string, raw: string | undefined, values: readonly string[]): string {
+    if (raw === undefined || raw === '') return UNKNOWN_VALUE;
+    if (values.includes(raw)) return raw;
+    this.onOverflow(metric, label);
+    return OVERFLOW_VALUE;
+  }
 }

@@ -29,6 +29,7 @@ export function createSelfMetrics(meter: Meter, probes: SelfMetricsProbes) {
   createObservedGauge(meter, m.callsInFlight, probes.callsInFlight);
   createObservedGauge(meter, m.traceQueue, probes.traceQueue);
   const finalised = createCounter(meter, m.tracesFinalised);
+  const conferencesFinalised = createCounter(meter, m.conferencesFinalised);
   const late = createCounter(meter, m.lateData);
   const dropped = createCounter(meter, m.spansDropped);
 
@@ -59,6 +60,9 @@ export function createSelfMetrics(meter: Meter, probes: SelfMetricsProbes) {
     },
     traceFinalised(reason: 'complete' | 'idle' | 'capacity'): void {
       finalised.add(1, { reason });
+    },
+    conferenceFinalised(reason: 'complete' | 'idle' | 'capacity'): void {
+      conferencesFinalised.add(1, { reason });
     },
     lateData(kind: string, outcome: 'late_span' | 'ignored'): void {
       late.add(1, { kind, outcome });
