@@ -62,7 +62,10 @@ export function reduceConferenceSummary(
   if (current === 'conflict') return ignoredAs('conference-summary');
   if (current?.status === 'finalised') {
     const t = current.tombstone;
-    if (!isNewerConferenceSummary(summary, { stage: t.summaryStage })) return ignoredAs('conference-summary');
+    // The tombstone keeps the stage only (no end time), so only a later stage is news here: Twilio
+    // redelivering the complete summary under a new CloudEvent id must not add a late span each time.
+    const news = t.summaryStage === undefined || (t.summaryStage === 'partial' && summary.stage === 'complete');
+    if (!news) return ignoredAs('conference-summary');
     return {
       next: { status: 'finalised', tombstone: { ...t, summaryStage: summary.stage } },
       outbox: [buildLateConferenceSummarySpan(summary, ctx.eventId, ctx.receivedAt, ctx)],
