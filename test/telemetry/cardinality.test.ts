@@ -52,7 +52,7 @@ test('SIDs, phone numbers, IPs and SIP URIs smuggled into label fields never rea
     for (const value of smuggled) assert.ok(!text.includes(value), `${value} leaked into /metrics`);
     const fixtureText = JSON.stringify(fixtures);
     const identifiers = new Set(
-      fixtureText.match(/\b(?:CA|AC)[0-9a-f]{32}\b|\+\d{8,15}|\b\d{1,3}(?:\.\d{1,3}){3}\b/g) ?? [],
+      fixtureText.match(/\b(?:CA|AC|CF|CP)[0-9a-f]{32}\b|\+\d{8,15}|\b\d{1,3}(?:\.\d{1,3}){3}\b/g) ?? [],
     );
     assert.ok(identifiers.size > 10, 'the fixtures do carry identifiers');
     for (const id of identifiers) assert.ok(!text.includes(id), `${id} leaked into /metrics`);
@@ -81,6 +81,11 @@ test('SIDs, phone numbers, IPs and SIP URIs smuggled into label fields never rea
       // Fixed sets: 1..5 and true/false/unknown.
       'call_score',
       'verified',
+      // Conferences: Twilio's documented value lists (else other), and fixed ones.
+      'status',
+      'end_reason',
+      'kind',
+      'role',
     ];
     for (const l of labelNames) assert.ok(allowed.includes(l), `unexpected label ${l}`);
   } finally {

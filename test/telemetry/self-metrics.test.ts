@@ -14,6 +14,8 @@ import { EVENT_TYPES } from '../../src/events/types.js';
 import { LIMITED_LABELS, OTHER_TYPE, SELF_METRICS, type MetricDef } from '../../src/telemetry/catalog.js';
 import { createCallMetricsRecorder } from '../../src/telemetry/call-metrics-recorder.js';
 import { createCallOutcomeRecorder } from '../../src/telemetry/call-outcome-recorder.js';
+import { createConferenceRecorder } from '../../src/telemetry/conference-recorder.js';
+import type { ConferenceSummaryRecord, ParticipantSummaryRecord } from '../../src/events/types.js';
 import { presetCombinations } from '../../src/telemetry/instruments.js';
 import { LabelLimiter } from '../../src/telemetry/label-limiter.js';
 
@@ -61,6 +63,9 @@ test('the label-overflow preset lists every (metric, label) pair the recorders b
   const meter = createNoopMeter();
   const samples = createCallMetricsRecorder(meter, limiter, new ManualClock());
   const outcomes = createCallOutcomeRecorder(meter, limiter);
+  const conferences = createConferenceRecorder(meter, limiter);
+  const conferenceSummaries: ConferenceSummaryRecord[] = [];
+  const participants: ParticipantSummaryRecord[] = [];
   let converted = 0;
   for (const rel of listFixtures().filter((f) => !f.startsWith('invalid/'))) {
     for (const element of loadFixtureEvents(rel)) {
@@ -76,9 +81,23 @@ test('the label-overflow preset lists every (metric, label) pair the recorders b
       if (record.kind === 'call-metric') samples.onCallMetric(record, meta);
       else if (record.kind === 'call-event') samples.onCallEvent(record, meta);
       else if (record.kind === 'call-summary') outcomes.record(record);
+      else if (record.kind === 'conference-summary') conferenceSummaries.push(record);
+      else if (record.kind === 'participant-summary') participants.push(record);
     }
   }
   assert.ok(converted > 30, `${converted} fixture events converted`);
+  // Conference labels take Twilio's documented values whatever the capacity, so the fixtures (all
+  // documented values) bound nothing; one value off each list does.
+  const before = seen.size;
+  for (const summary of conferenceSummaries) conferences.recordConference(summary, participants);
+  assert.ok(conferenceSummaries.length >= 3 && participants.length >= 4, 'conference fixtures converted');
+  assert.equal(seen.size, before, 'documented conference values never fold');
+  const [summary] = conferenceSummaries;
+  const [leg] = participants;
+  assert.ok(summary !== undefined && leg !== undefined);
+  conferences.recordConference({ ...summary, status: 'archived', endReason: 'moved', tags: ['new_tag'] }, [
+    { ...leg, callType: 'whatsapp', callDirection: 'sideways' },
+  ]);
   const preset = new Set(LIMITED_LABELS.map(key));
   assert.deepEqual(
     [...seen].filter((pair) => !preset.has(pair)),
