@@ -108,7 +108,8 @@ export class CallAssembler implements StateStage<CallTx> {
   }
 
   /**
-   * Finalises every call idle for longer than `idleMs` (default CALL_IDLE_TIMEOUT); called periodically.
+   * Finalises every call and conference idle for longer than `idleMs` (default CALL_IDLE_TIMEOUT);
+   * called periodically; returns how many it finalised.
    * Only the holder of the sweep lease sweeps, so with a shared store one replica finalises each call.
    */
   async sweep(idleMs = this.deps.idleTimeoutMs): Promise<number> {
@@ -133,7 +134,9 @@ export class CallAssembler implements StateStage<CallTx> {
         throw err;
       }
       this.deps.onEffects(effects);
-      const done = effects.filter((e) => e.kind === 'finalised').length;
+      // Conferences live in the same idle index: a batch of only conferences is work done too, or the
+      // sweep would stop after it and leave the rest of the idle calls to the next round.
+      const done = effects.filter((e) => e.kind === 'finalised' || e.kind === 'conference-finalised').length;
       finalised += done;
       if (done === 0 || idle.length < SWEEP_BATCH) break;
     }
