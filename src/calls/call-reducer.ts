@@ -7,6 +7,7 @@ import type { CallEventRecord, CallMetricSample, CallSummaryRecord } from '../ev
 import {
   addEvent,
   applySummary,
+  conferenceLinkKey,
   isNewerSummary,
   newCallState,
   touch,
@@ -175,9 +176,20 @@ export function reduceCallConferenceLink(
   };
   if (current?.status === 'finalised') {
     const t = current.tombstone;
-    if (t.eventIds?.includes(ctx.eventId) === true) return ignoredAs('conference-link');
+    // Already in the trace (the root span's links or an earlier late span), whichever CloudEvent id
+    // brought it: Twilio may send a participant summary again under a new id.
+    const key = conferenceLinkKey(link);
+    if (t.eventIds?.includes(ctx.eventId) === true || t.conferenceLinks?.includes(key) === true)
+      return ignoredAs('conference-link');
     return {
-      next: { status: 'finalised', tombstone: { ...t, eventIds: [...(t.eventIds ?? []), ctx.eventId] } },
+      next: {
+        status: 'finalised',
+        tombstone: {
+          ...t,
+          eventIds: [...(t.eventIds ?? []), ctx.eventId],
+          conferenceLinks: [...(t.conferenceLinks ?? []), key],
+        },
+      },
       outbox: [buildConferenceLinkSpan(participant, link, ctx.eventId, ctx.receivedAt, ctx)],
       result: [{ kind: 'late', late: 'conference-link', outcome: 'late_span' }],
     };
@@ -220,6 +232,9 @@ function finalise(state: CallState, reason: FinaliseReason, ctx: Pick<ReduceCont
         summaryStage: state.summary?.stage,
         processingVersion: state.summary?.processingVersion ?? 0,
         eventIds: state.eventIds,
+        ...(state.conferences === undefined || state.conferences.length === 0
+          ? {}
+          : { conferenceLinks: state.conferences.map(conferenceLinkKey) }),
       },
     },
     outbox: [buildRootSpan(state, reason, ctx)],

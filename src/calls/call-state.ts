@@ -57,6 +57,17 @@ export interface FinalisedCall {
    * tombstones written before this field existed.
    */
   eventIds?: string[];
+  /**
+   * The conference links already in the trace (root span or late link spans), as conferenceLinkKey():
+   * a leg's participant summary re-sent under a new CloudEvent id must not add the link again. Absent
+   * when the call was in no conference (and in tombstones written before conferences).
+   */
+  conferenceLinks?: string[];
+}
+
+/** A call's link to one participant span: the conference and the participant's key in it. */
+export function conferenceLinkKey(link: Pick<ConferenceLink, 'conferenceSid' | 'participantKey'>): string {
+  return `${link.conferenceSid}/${link.participantKey}`;
 }
 
 export type FinaliseReason = 'complete' | 'idle' | 'capacity';
