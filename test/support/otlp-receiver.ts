@@ -62,6 +62,15 @@ export interface OtlpSpanEvent {
   attributes: Attributes;
 }
 
+/** A span link (trace.proto Span.Link): the linked span's trace and span ids and the link's attributes. */
+export interface OtlpSpanLink {
+  /** 32 lowercase hex digits. */
+  traceId: string;
+  /** 16 lowercase hex digits. */
+  spanId: string;
+  attributes: Attributes;
+}
+
 export interface OtlpSpan {
   /** 32 lowercase hex digits. */
   traceId: string;
@@ -78,8 +87,8 @@ export interface OtlpSpan {
   events: OtlpSpanEvent[];
   /** OTLP StatusCode: 0 unset, 1 ok, 2 error. */
   status: { code: number; message: string | undefined };
-  /** Number of links. */
-  links: number;
+  /** Links to other spans (https://opentelemetry.io/docs/concepts/signals/traces/#span-links), in the order sent. */
+  links: OtlpSpanLink[];
   resource: Attributes;
   scope: OtlpScope;
 }
@@ -242,6 +251,11 @@ const EVENT = {
   timeUnixNano: field(1, 'timeUnixNano', 'fixed64'),
   name: field(2, 'name', 'string'),
   attributes: field(3, 'attributes', 'message'),
+} as const;
+const LINK = {
+  traceId: field(1, 'traceId', 'traceId'),
+  spanId: field(2, 'spanId', 'spanId'),
+  attributes: field(4, 'attributes', 'message'),
 } as const;
 const STATUS = { message: field(2, 'message', 'string'), code: field(3, 'code', 'enum', STATUS_CODES) } as const;
 
@@ -698,7 +712,14 @@ function decodeSpan(span: OtlpNode, resource: Attributes, scope: OtlpScope): Otl
       attributes: attributes(event, EVENT.attributes),
     })),
     status: { code: status?.enumValue(STATUS.code) ?? 0, message: statusMessage === '' ? undefined : statusMessage },
-    links: span.messages(SPAN.links).length,
+    links: span.messages(SPAN.links).map((link) => {
+      const linkedTrace = link.id(LINK.traceId);
+      const linkedSpan = link.id(LINK.spanId);
+      // A link names a span; one without both ids is as malformed as a span without them.
+      if (linkedTrace === undefined || linkedSpan === undefined)
+        throw new DecodeError('link without traceId or spanId');
+      return { traceId: linkedTrace, spanId: linkedSpan, attributes: attributes(link, LINK.attributes) };
+    }),
     resource,
     scope,
   };

@@ -56,8 +56,10 @@ function compareSpans(a: OtlpSpan, b: OtlpSpan): number {
  * the resource's service.name, then its root spans (no parent, or a parent that never arrived, shown
  * as `(orphan of <id>)`) each followed by its subtree. Span line:
  * `<name> trace=<id> start=<ms> end=<ms> status=<code>[ "<message>"]`; under it `| key=value` lines
- * and `| +<ms> <event name> {attrs}` lines (events in the order received). Times are relative to the
- * earliest root span's start. Span ids are left out: they are hashes, and the tree shows parentage.
+ * and `| +<ms> <event name> {attrs}` lines (events in the order received), then `| link trace=<id>
+ * span=<id> {attrs}` lines (links in the order sent; the linked span id is the only way to name the
+ * target). Times are relative to the earliest root span's start. The spans' own ids are left out:
+ * they are hashes, and the tree shows parentage.
  */
 export function renderSpanTree(spans: readonly OtlpSpan[]): string {
   const lines: string[] = [];
@@ -83,6 +85,8 @@ export function renderSpanTree(spans: readonly OtlpSpan[]): string {
         lines.push(
           `${pad}  | ${relativeMs(e.timeUnixNano, origin)} ${e.name} {${formatAttributes(e.attributes).join(', ')}}`,
         );
+      for (const l of span.links)
+        lines.push(`${pad}  | link trace=${l.traceId} span=${l.spanId} {${formatAttributes(l.attributes).join(', ')}}`);
       const children = inTrace.filter((c) => c.parentSpanId === span.spanId && c !== span).sort(compareSpans);
       for (const child of children) visit(child, depth + 1);
     };
