@@ -9,6 +9,7 @@ import { ManualClock } from '../../src/clock.js';
 import { callSid, sdkEvent, sdkMetric } from '../support/events.js';
 import { startExporter, type Harness } from '../support/harness.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
+import { threeLegConference } from '../support/conference-traffic.js';
 import { T0, carrierCall, gatewayEvent, renderSpanTree, summaryFor } from '../support/span-tree.js';
 
 const IDLE_TIMEOUT_SECONDS = 600;
@@ -123,6 +124,21 @@ const CASES: GoldenCase[] = [
         }),
       ]);
       return 2;
+    },
+  },
+  {
+    // A three-leg conference (customer, agent muting and holding in epoch seconds, supervisor coaching
+    // in epoch ms): participant summaries before the complete summary, the partial last (no news). One
+    // trace under the ConferenceSid: the root with the summary, one span per leg with its actions as
+    // events and links to its call's root span (and the coached call's).
+    file: 'conference-three-legs.txt',
+    async run(rig) {
+      const c = threeLegConference('golden-conference');
+      const [customer, agent, supervisor] = c.participants;
+      await rig.post([agent, supervisor]);
+      await rig.post([c.complete, customer]);
+      await rig.post([c.partial]);
+      return 4;
     },
   },
 ];

@@ -167,7 +167,14 @@ export function threeLegConference(name: string, offsetMs = 0): ThreeLegConferen
   const sid = conferenceSid(name);
   const t = T0 + offsetMs;
   const s = (ms: number) => (t + ms) / 1000;
-  const customer: Leg = { name: `${name}-customer`, join: t + 2_000, leave: t + 150_000, label: 'customer' };
+  const customer: Leg = {
+    name: `${name}-customer`,
+    join: t + 2_000,
+    leave: t + 150_000,
+    label: 'customer',
+    // Dialled in, not added through the Participants API: no outbound queue.
+    data: { outbound_queue_length: null, outbound_time_in_queue: null },
+  };
   const agent: Leg = {
     name: `${name}-agent`,
     join: t + 4_000,
@@ -176,7 +183,29 @@ export function threeLegConference(name: string, offsetMs = 0): ThreeLegConferen
     callType: 'client',
     direction: 'outbound',
     moderator: true,
-    actions: { mute: [s(20_000)], unmute: [s(25_000)], hold: [s(60_000)], unhold: [s(90_500)] },
+    actions: { mute: [s(20_000)], unmute: [s(25_000)], hold: [s(60_000)], unhold: [s(90_000)] },
+    // A home-office agent on Wi-Fi: Twilio's units (jitter and latency in ms, loss in %).
+    data: {
+      metrics: {
+        inbound: {
+          total_packets_lost: 170,
+          total_packets_received: 6630,
+          packet_loss_percentage: 2.5,
+          jitter: { avg: 31.5, max: 88.25 },
+          latency: { avg: 120, max: 310 },
+          mos: 3.61,
+          tags: ['high_jitter'],
+        },
+        outbound: {
+          total_packets_lost: 0,
+          total_packets_received: 6800,
+          packet_loss_percentage: 0,
+          jitter: { avg: 1.5, max: 4 },
+          latency: { avg: 40, max: 55 },
+          mos: 4.38,
+        },
+      },
+    },
   };
   const supervisor: Leg = {
     name: `${name}-supervisor`,
