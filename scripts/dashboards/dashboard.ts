@@ -1,5 +1,5 @@
 // Assembles a dashboard from sections of panels: shared variables (Prometheus datasource, scrape job,
-// optionally the tracing datasource and a CallSid box), links between the three dashboards, stable
+// optionally the tracing datasource and a CallSid box), links between the dashboards, stable
 // panel ids, and the list of every Prometheus query with its expectData flag for the ops tests.
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import type { Dashboard, VariableModel } from '@grafana/grafana-foundation-sdk/dashboard';
@@ -19,7 +19,7 @@ import { SELF_METRICS } from '../../src/telemetry/catalog.js';
 import { PROMETHEUS_DS, type PanelDef } from './panels.js';
 import { gauge, sel } from './promql.js';
 
-/** Tag shared by the three dashboards; the dashboard links menu lists them by it. */
+/** Tag shared by the dashboards; the dashboard links menu lists them by it. */
 export const DASHBOARD_TAG = 'voice-insights';
 
 export interface Section {

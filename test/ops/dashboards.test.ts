@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DashboardLinkType } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DASHBOARDS_DIR, buildDashboards, renderDashboard } from '../../scripts/dashboards/index.js';
 import { TWILIO_THRESHOLDS } from '../../scripts/dashboards/promql.js';
-import { CALL_METRICS, SELF_METRICS } from '../../src/telemetry/catalog.js';
+import { CALL_METRICS, CONFERENCE_METRICS, SELF_METRICS } from '../../src/telemetry/catalog.js';
 import { exprProblems, labelValuesToPromQL, metricNamesIn, selectorsIn } from '../support/ops-queries.js';
 
 const built = buildDashboards();
@@ -58,10 +58,15 @@ test('dashboards/*.json are what the generator produces (regenerate with `npm ru
     assert.equal(committed(d.file), renderDashboard(d), `${d.file} is stale: run npm run dashboards`);
 });
 
-test('the three dashboards of DESIGN section 7, each tagged and linked to the others', () => {
+test('the dashboards of DESIGN section 7 and the conferences one (issue 14), each tagged and linked to the others', () => {
   assert.deepEqual(
     built.map((d) => d.uid),
-    ['voice-insights-call-quality', 'voice-insights-calls', 'voice-insights-exporter-health'],
+    [
+      'voice-insights-call-quality',
+      'voice-insights-calls',
+      'voice-insights-conferences',
+      'voice-insights-exporter-health',
+    ],
   );
   for (const d of built) {
     const links = (d.json.links ?? []).filter((l) => l.type === DashboardLinkType.Dashboards);
@@ -82,6 +87,9 @@ test("Twilio's thresholds are exact bucket boundaries of their histograms", () =
     [TWILIO_THRESHOLDS.jitterSeconds, CALL_METRICS.callJitter.buckets],
     [TWILIO_THRESHOLDS.lossRatio, CALL_METRICS.callPacketLoss.buckets],
     [TWILIO_THRESHOLDS.mos, CALL_METRICS.callMos.buckets],
+    [TWILIO_THRESHOLDS.jitterSeconds, CONFERENCE_METRICS.participantJitter.buckets],
+    [TWILIO_THRESHOLDS.lossRatio, CONFERENCE_METRICS.participantPacketLoss.buckets],
+    [TWILIO_THRESHOLDS.mos, CONFERENCE_METRICS.participantMos.buckets],
   ] as const;
   for (const [threshold, buckets] of pairs)
     assert.ok((buckets as readonly number[]).includes(threshold), `${threshold} in ${buckets.join(', ')}`);
@@ -218,4 +226,39 @@ test('call-level views link to the tracing datasource by CallSid', () => {
     a: { queries: { query: string }[] };
   };
   assert.equal(panes.a.queries[0]?.query, '{ span.twilio.call_sid = "${call_sid}" }');
+});
+
+test('conference views link to the tracing datasource by ConferenceSid, and explain the links to each leg', () => {
+  const conferences = parsed('conferences.json');
+  assert.equal(conferences.templating.list.find((v) => v.name === 'tracing')?.type, 'datasource');
+  assert.ok(conferences.templating.list.some((v) => v.name === 'conference_sid' && v.type === 'textbox'));
+  const text = conferences.panels.find((p) => p.type === 'text')?.options?.content ?? '';
+  assert.match(text, /trace id is the ConferenceSid's 32 hex digits, lowercased/);
+  assert.match(text, /span link to its leg's call trace/);
+  const url = /\((\/explore\?[^)]*\$\{conference_sid\}[^)]*)\)/.exec(text)?.[1] ?? '';
+  assert.match(url, /\$\{tracing\}/, 'an Explore link for the ConferenceSid on ${tracing}');
+  const panes = JSON.parse(new URL(url, 'http://grafana').searchParams.get('panes') ?? '{}') as {
+    a: { queries: { query: string }[] };
+  };
+  assert.equal(
+    panes.a.queries[0]?.query,
+    '{ name = "twilio.voice.conference" && span.twilio.conference_sid = "${conference_sid}" }',
+  );
+  // The trace search panel runs the same TraceQL on ${tracing}.
+  const search = conferences.panels.find((p) => p.title === 'Trace of the ConferenceSid above');
+  assert.equal(search?.targets?.[0]?.datasource?.uid, '${tracing}');
+  assert.equal(search?.targets?.[0]?.query, panes.a.queries[0]?.query);
+});
+
+test('the conference panels show the shares the conference alert rules page on', () => {
+  const exprs = promTargets(parsed('conferences.json')).map((t) => t.expr);
+  for (const tag of ['start_failure', 'quality_warnings'])
+    assert.ok(
+      exprs.some((e) => e.includes(`twilio_voice_conference_tags_total{job=~"$job",tag="${tag}"}`)),
+      `a panel on the ${tag} share`,
+    );
+  assert.ok(
+    exprs.some((e) => e.includes('by (status, end_reason)')),
+    'conferences by status and end reason',
+  );
 });

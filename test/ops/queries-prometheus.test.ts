@@ -6,10 +6,12 @@
 // The traffic comes in two rounds with the same label sets: round 1 creates every series before
 // Prometheus' first scrape, round 2 moves them after it, so rate() has two samples to work with and
 // histogram quantiles are finite. It is deliberately bad (a fifth of the intervals beyond Twilio's
-// thresholds, a third of the calls failing, slow post-dial delay) so the quality alerts trip.
+// thresholds, a third of the calls failing, slow post-dial delay, a quarter of the conferences failing
+// to start and a third tagged for quality) so the quality alerts trip.
 import { afterAll, beforeAll, test } from '@jest/globals';
 import assert from '../support/assert.js';
 import { callSid, eventId, gatewayMetric, sdkEvent, sdkMetric } from '../support/events.js';
+import { conferenceEvents, participantSummaryEvent, THREE_LEGS } from '../support/conference-events.js';
 import { loadFixtureEvents } from '../support/fixtures.js';
 import { startExporter, type Harness } from '../support/harness.js';
 import { parseSamples } from '../support/prom.js';
@@ -38,6 +40,8 @@ const TRIPPED = [
   'TwilioVoiceHighRtt',
   'TwilioVoiceHighPostDialDelay',
   'TwilioVoiceFailedCallRatioHigh',
+  'TwilioVoiceConferenceStartFailures',
+  'TwilioVoiceConferenceQualityWarnings',
   'VoiceInsightsSignatureFailures',
   // Builder events carry fixed 2026-11-24 timestamps and fixtures 2025 ones: hours of lag.
   'VoiceInsightsEventLagHigh',
@@ -81,6 +85,45 @@ function withPdd(ms: number): (data: Record<string, unknown>) => void {
     const properties = data['properties'];
     if (typeof properties === 'object' && properties !== null) (properties as Record<string, unknown>)['pdd_ms'] = ms;
   };
+}
+
+/**
+ * 12 conferences finalised per round (each with its complete summary and every leg): 6 of three legs
+ * (carrier customer, client agent added through the API, SIP coach), 3 that never started (one leg,
+ * start_failure), 3 of two legs; 4 tagged quality_warnings and high_jitter.
+ */
+function conferences(r: number): Event[] {
+  const out: Event[] = [];
+  const { customer, agent } = THREE_LEGS;
+  for (let i = 0; i < 12; i++) {
+    const name = `ops-conf-${r}-${i}`;
+    const quality = i % 3 === 0 ? { tags: ['quality_warnings', 'high_jitter'] } : {};
+    if (i % 4 === 3) {
+      out.push(
+        ...conferenceEvents(
+          name,
+          { customer: customer ?? {} },
+          {
+            status: 'not_started',
+            tags: ['start_failure', 'no_concurrent_participants'],
+            durationSeconds: 30,
+            startMinute: i,
+          },
+        ),
+      );
+    } else if (i % 4 === 2) {
+      out.push(
+        ...conferenceEvents(name, { customer: customer ?? {}, agent: agent ?? {} }, { ...quality, startMinute: i }),
+      );
+    } else {
+      out.push(
+        ...conferenceEvents(name, THREE_LEGS, { ...quality, endReason: 'conference_ended_via_api', startMinute: i }),
+      );
+    }
+  }
+  // A leg whose summary comes after its conference was finalised (previous round): a late participant.
+  if (r > 0) out.push(participantSummaryEvent(`ops-conf-${r - 1}-0`, 'late-agent', { callType: 'client' }));
+  return out;
 }
 
 /** One round of traffic; `r` keeps call SIDs apart between rounds, label sets stay the same. */
@@ -160,6 +203,7 @@ function round(r: number): { calls: Event[]; metrics: Event[]; events: Event[] }
     calls.push(fromFixture('call-summary/complete-failed-call.json', `ops-failed-${r}-${i}`, withPdd(9000)));
   for (let i = 0; i < 3; i++)
     calls.push(fromFixture('call-summary/complete-client-call-sdk-edge.json', `ops-client-${r}-${i}`, withPdd(7000)));
+  calls.push(...conferences(r));
   return { calls, metrics, events };
 }
 
