@@ -55,6 +55,11 @@ export interface Site {
 export interface CallPlan {
   seed: number;
   index: number;
+  /**
+   * Keys of this call's random streams (rngFor(seed, ...keys, 'media')): [index] for a call of its own,
+   * [index, 'leg', n] for leg n of the conference started at index, so legs never share ids or draws.
+   */
+  keys: readonly (string | number)[];
   callSid: string;
   accountSid: string;
   callType: CallType;
@@ -67,6 +72,11 @@ export interface CallPlan {
   to: PartyPlan;
   /** SDK identity for client calls. */
   clientName: string | undefined;
+  /**
+   * When the call resource was created: 0 for a call of its own; a conference leg's times all count
+   * from the conference's first call, so a leg dialled later is created later.
+   */
+  createdMs: number;
   /** properties.queue_time: CPS queueing between creation and start (ms). */
   queueMs: number;
   startMs: number;
@@ -91,6 +101,8 @@ export interface CallPlan {
   sdkTags: string[];
   /** How many call-summary.partial events precede predicted-complete and complete (§1: "several"). */
   partials: number;
+  /** The call joined a conference: the summary's attributes.conference_participant (§4.1). */
+  conferenceParticipant: boolean;
 }
 
 /** One account per seed, like a real subaccount sending all its calls. */
@@ -100,7 +112,7 @@ export function accountSidFor(seed: number): string {
 
 // Twilio regions and edge locations (§2 metadata: region "us1", edge_location "ashburn"); IPs are
 // documentation ranges or the one Twilio media IP the fixtures use.
-const SITES: readonly (readonly [Site, number])[] = [
+export const SITES: readonly (readonly [Site, number])[] = [
   [{ region: 'us1', edgeLocation: 'ashburn', twilioIp: '54.172.60.3' }, 45],
   [{ region: 'us1', edgeLocation: 'umatilla', twilioIp: '34.203.254.80' }, 15],
   [{ region: 'ie1', edgeLocation: 'dublin', twilioIp: '54.171.127.192' }, 15],
@@ -132,8 +144,15 @@ const DIRECTIONS: Readonly<Record<CallType, readonly (readonly [CallDirection, n
   ],
 };
 
+/** A call that never connected: its final SIP response, Q.850 cause and whether it rang first. */
+export interface Failure {
+  sip: number;
+  q850: number;
+  rang: boolean;
+}
+
 /** Failure responses and their Q.850 causes (RFC 3398 mapping): 486 busy -> 17, 503 -> 41, 404 -> 1, 480 -> 18. */
-const FAILURES: readonly (readonly [{ sip: number; q850: number; rang: boolean }, number])[] = [
+export const FAILURES: readonly (readonly [Failure, number])[] = [
   [{ sip: 486, q850: 17, rang: true }, 4],
   [{ sip: 503, q850: 41, rang: false }, 3],
   [{ sip: 404, q850: 1, rang: false }, 2],
@@ -148,8 +167,11 @@ const SDK_FAILURE: Readonly<Record<number, { code: number; message: string }>> =
   480: { code: 31480, message: 'Temporarily Unavailable' },
 };
 
+/** SDK identities of client calls (`client:agent_jdoe`). */
+export const AGENT_NAMES = ['jdoe', 'asmith', 'mlopez', 'kchen', 'rpatel', 'tnguyen'] as const;
+
 /** Bad calls last at least this long so their trouble shows in several samples. */
-const MIN_BAD_CONNECT_S = 20;
+export const MIN_BAD_CONNECT_S = 20;
 
 export function planCall(seed: number, index: number, options: PlanOptions): CallPlan {
   const rng = rngFor(seed, index, 'plan');
@@ -165,83 +187,179 @@ export function planCall(seed: number, index: number, options: PlanOptions): Cal
           ['trunking', 15],
         ]);
   const direction = rng.weighted(DIRECTIONS[callType]);
-  const edges = edgesFor(callType, direction);
   const site = rng.weighted(SITES);
-  const codec =
-    callType === 'client'
-      ? CODECS.opus
-      : site.region === 'us1' || site.region === 'jp1'
-        ? CODECS.pcmu
-        : callType === 'sip' && rng.chance(0.3)
-          ? CODECS.opus
-          : CODECS.pcma;
-  const clientName =
-    callType === 'client' ? `agent_${rng.pick(['jdoe', 'asmith', 'mlopez', 'kchen', 'rpatel', 'tnguyen'])}` : undefined;
+  const codec = codecFor(rng, callType, site);
+  const clientName = callType === 'client' ? `agent_${rng.pick(AGENT_NAMES)}` : undefined;
   const { from, to } = parties(rng, callType, direction, site, clientName);
 
   const queueMs = direction === 'outbound_api' && rng.chance(0.3) ? rng.int(50, 1500) : 0;
-  const startMs = queueMs;
   const failure = flavour === 'failed' ? rng.weighted(FAILURES) : undefined;
   const pddMs = rng.int(600, 3500);
   const preConnectSeconds = Math.ceil(pddMs / 1000) + (failure ? rng.int(0, 1) : rng.int(2, 15));
-  const ringingMs = failure && !failure.rang ? undefined : startMs + pddMs;
   let connectSeconds: number | undefined;
   if (!failure) {
     // Call lengths are roughly log-normal; median ~90 s, capped at 15 min to keep runs light.
     const typical = Math.round(Math.exp(rng.normal(Math.log(90), 0.8)));
     connectSeconds = Math.min(900, Math.max(flavour === 'good' ? 8 : MIN_BAD_CONNECT_S, typical));
   }
-  const answeredMs = connectSeconds === undefined ? undefined : startMs + preConnectSeconds * 1000;
-  const durationSeconds = preConnectSeconds + (connectSeconds ?? 0);
-  const endMs = startMs + durationSeconds * 1000;
   const disconnectedBy = failure ? undefined : rng.chance(0.5) ? 'caller' : 'callee';
+  return assemblePlan(rng, {
+    seed,
+    index,
+    keys: [index],
+    flavour,
+    callType,
+    direction,
+    site,
+    codec,
+    clientName,
+    from,
+    to,
+    createdMs: 0,
+    queueMs,
+    failure,
+    pddMs,
+    preConnectSeconds,
+    connectSeconds,
+    disconnectedBy,
+    conferenceParticipant: false,
+  });
+}
 
+/** Everything that decides a call's course; assemblePlan derives its times, media and events. */
+interface CallCourse {
+  seed: number;
+  index: number;
+  keys: readonly (string | number)[];
+  flavour: Flavour;
+  callType: CallType;
+  direction: CallDirection;
+  site: Site;
+  codec: Codec;
+  clientName: string | undefined;
+  from: PartyPlan;
+  to: PartyPlan;
+  createdMs: number;
+  queueMs: number;
+  failure: Failure | undefined;
+  pddMs: number;
+  /** Whole seconds from the start to the answer (or to the failure). */
+  preConnectSeconds: number;
+  /** Undefined: the call never connected (failure set). */
+  connectSeconds: number | undefined;
+  disconnectedBy: 'caller' | 'callee' | undefined;
+  conferenceParticipant: boolean;
+}
+
+/** The plan of a call whose course is decided; draws its CallSid and partial count from `rng`. */
+function assemblePlan(rng: Rng, c: CallCourse): CallPlan {
+  const edges = edgesFor(c.callType, c.direction);
+  const startMs = c.createdMs + c.queueMs;
+  const ringingMs = c.failure && !c.failure.rang ? undefined : startMs + c.pddMs;
+  const answeredMs = c.connectSeconds === undefined ? undefined : startMs + c.preConnectSeconds * 1000;
+  const durationSeconds = c.preConnectSeconds + (c.connectSeconds ?? 0);
+  const endMs = startMs + durationSeconds * 1000;
   const media =
-    answeredMs === undefined || connectSeconds === undefined
+    answeredMs === undefined || c.connectSeconds === undefined
       ? undefined
-      : generateMedia(rngFor(seed, index, 'media'), { flavour, edges, codec, answeredMs, connectSeconds });
+      : generateMedia(rngFor(c.seed, ...c.keys, 'media'), {
+          flavour: c.flavour,
+          edges,
+          codec: c.codec,
+          answeredMs,
+          connectSeconds: c.connectSeconds,
+        });
   const sdkQ = media?.sdkQuality;
   const sdkTagList = sdkQ ? sdkTags(sdkQ) : [];
   const tags = unionTags([...(media?.streams.map(gatewayTags) ?? []), sdkTagList]);
 
   const plan: CallPlan = {
-    seed,
-    index,
+    seed: c.seed,
+    index: c.index,
+    keys: c.keys,
     callSid: sid('CA', rng),
-    accountSid: accountSidFor(seed),
-    callType,
-    direction,
-    flavour,
+    accountSid: accountSidFor(c.seed),
+    callType: c.callType,
+    direction: c.direction,
+    flavour: c.flavour,
     edges,
-    codec,
-    site,
-    from,
-    to,
-    clientName,
-    queueMs,
+    codec: c.codec,
+    site: c.site,
+    from: c.from,
+    to: c.to,
+    clientName: c.clientName,
+    createdMs: c.createdMs,
+    queueMs: c.queueMs,
     startMs,
     ringingMs,
     answeredMs,
     endMs,
-    pddMs,
+    pddMs: c.pddMs,
     durationSeconds,
-    connectDurationSeconds: connectSeconds,
-    callState: failure ? 'fail' : 'completed',
-    lastSipResponse: failure?.sip ?? 200,
+    connectDurationSeconds: c.connectSeconds,
+    callState: c.failure ? 'fail' : 'completed',
+    lastSipResponse: c.failure?.sip ?? 200,
     // 16 = normal call clearing.
-    q850Cause: failure?.q850 ?? 16,
-    disconnectedBy,
+    q850Cause: c.failure?.q850 ?? 16,
+    disconnectedBy: c.disconnectedBy,
     media,
     callEvents: [],
     tags,
     sdkTags: sdkTagList,
     partials: rng.int(2, 3),
+    conferenceParticipant: c.conferenceParticipant,
   };
   plan.callEvents = [...gatewayProgress(plan), ...sdkEvents(plan)].sort((a, b) => a.atMs - b.atMs);
   return plan;
 }
 
-function pickBad(rng: Rng): BadFlavour {
+/** Opus for the SDK; G.711 by region (mu-law in the US and Japan, A-law elsewhere); some SIP trunks negotiate Opus. */
+function codecFor(rng: Rng, callType: CallType, site: Site): Codec {
+  if (callType === 'client') return CODECS.opus;
+  if (site.region === 'us1' || site.region === 'jp1') return CODECS.pcmu;
+  return callType === 'sip' && rng.chance(0.3) ? CODECS.opus : CODECS.pcma;
+}
+
+/** What a conference planner decides about one leg; planLeg draws the rest (codec, numbers, CallSid). */
+export interface LegCourse {
+  index: number;
+  /** The leg's number within its conference: its random streams are [index, 'leg', leg]. */
+  leg: number;
+  flavour: Flavour;
+  callType: CallType;
+  direction: CallDirection;
+  site: Site;
+  clientName: string | undefined;
+  createdMs: number;
+  queueMs: number;
+  failure: Failure | undefined;
+  pddMs: number;
+  preConnectSeconds: number;
+  connectSeconds: number | undefined;
+  disconnectedBy: 'caller' | 'callee' | undefined;
+  /** It joined the conference (a dial that failed never did). */
+  joined: boolean;
+}
+
+/** A conference leg: a call like any other, on the conference's time line. */
+export function planLeg(seed: number, course: LegCourse): CallPlan {
+  const keys = [course.index, 'leg', course.leg] as const;
+  const rng = rngFor(seed, ...keys, 'plan');
+  const codec = codecFor(rng, course.callType, course.site);
+  const { from, to } = parties(rng, course.callType, course.direction, course.site, course.clientName);
+  return assemblePlan(rng, {
+    ...course,
+    seed,
+    keys,
+    codec,
+    from,
+    to,
+    conferenceParticipant: course.joined,
+  });
+}
+
+/** One of the bad flavours, at the weights of calls of their own. */
+export function pickBad(rng: Rng): BadFlavour {
   const weights: Readonly<Record<BadFlavour, number>> = {
     high_jitter: 25,
     high_packet_loss: 25,

@@ -22,8 +22,19 @@ export interface CloudEvent {
   data: JsonObject;
 }
 
-/** How Twilio delays an event after it is ready (schedule.ts; reference §1 timing column). */
-export type Timing = 'realtime' | 'partial' | 'predicted-complete' | 'complete';
+/**
+ * How Twilio delays an event after it is ready (schedule.ts; reference §1 timing column and §7: the
+ * conference partial comes with the conference-start event, a participant's summary with its
+ * participant-leave event, the complete conference summary with the conference-end event).
+ */
+export type Timing =
+  | 'realtime'
+  | 'partial'
+  | 'predicted-complete'
+  | 'complete'
+  | 'conference-start'
+  | 'participant-leave'
+  | 'conference-end';
 
 /** Maps the plan's sim times to the epoch and says when Twilio emitted the event (CloudEvent `time`). */
 export interface EventClock {
@@ -64,13 +75,13 @@ const SCHEMA = {
 // twilio-voice.js posts metrics in batches of 10 one-second samples (§1 notes, METRICS_BATCH_SIZE = 10).
 const SDK_BATCH = 10;
 
-const iso = (ms: number) => new Date(ms).toISOString();
+export const iso = (ms: number) => new Date(ms).toISOString();
 /** Summary times are whole seconds without milliseconds ("2021-08-25T03:40:25Z", §4.1). */
-const isoSeconds = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+export const isoSeconds = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 
 /** Every CloudEvent Twilio would publish about this call, each with a unique EZ id. */
 export function callCloudEvents(plan: CallPlan): SimEvent[] {
-  const ids = rngFor(plan.seed, plan.index, 'ids');
+  const ids = rngFor(plan.seed, ...plan.keys, 'ids');
   const nextId = () => sid('EZ', ids);
   const ctx = contextOf(plan);
   const events: SimEvent[] = [];
@@ -485,7 +496,7 @@ function summaryData(f: SummaryFacts, stage: SummaryStage, version: number, cloc
     account_sid: p.accountSid,
     parent_call_sid: '',
     parent_account_sid: '',
-    created_time: isoSeconds(clock.epochMs(0)),
+    created_time: isoSeconds(clock.epochMs(p.createdMs)),
     start_time: isoSeconds(clock.epochMs(p.startMs)),
     end_time: isoSeconds(clock.epochMs(p.endMs)),
     duration: p.durationSeconds,
@@ -501,7 +512,7 @@ function summaryData(f: SummaryFacts, stage: SummaryStage, version: number, cloc
     client_edge: edge('client_edge'),
     sdk_edge: edge('sdk_edge'),
     tags: early ? null : [...p.tags],
-    attributes: { conference_participant: false },
+    attributes: { conference_participant: p.conferenceParticipant },
     properties: {
       q850_cause: early ? 0 : p.q850Cause,
       last_sip_response_num: p.lastSipResponse,

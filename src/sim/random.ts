@@ -81,8 +81,8 @@ export function rngFor(seed: number, ...keys: readonly (string | number)[]): Rng
   return new Rng(digest.readUInt32LE(0));
 }
 
-/** Twilio-style SID: two-letter prefix + 32 lowercase hex digits (CA…, AC…, EZ…). */
-export function sid(prefix: 'CA' | 'AC' | 'EZ', rng: Rng): string {
+/** Twilio-style SID: two-letter prefix + 32 lowercase hex digits (CA call, AC account, EZ event, CF conference, CP participant). */
+export function sid(prefix: 'CA' | 'AC' | 'EZ' | 'CF' | 'CP', rng: Rng): string {
   return `${prefix}${rng.hex(32)}`;
 }
 

@@ -14,6 +14,7 @@
 // later than its delivery, and at speed 1 the lag the exporter measures is exactly Twilio's delay.
 import type { CallPlan } from './call-plan.js';
 import type { EventClock, SimEvent } from './cloudevents.js';
+import type { ConferencePlan } from './conference-plan.js';
 import { rngFor, type Rng } from './random.js';
 
 export interface ScheduleOptions {
@@ -74,9 +75,11 @@ export function scheduleCall(
   events: readonly SimEvent[],
   createdWallMs: number,
   options: ScheduleOptions,
+  /** The length its timestamps are anchored on: a conference leg shares its conference's (lengthMs). */
+  lengthMs: number = plan.endMs,
 ): Delivery[] {
-  const rng = rngFor(plan.seed, plan.index, 'schedule');
-  const anchor = timestampAnchor(createdWallMs, plan.endMs, options.speed);
+  const rng = rngFor(plan.seed, ...plan.keys, 'schedule');
+  const anchor = timestampAnchor(createdWallMs, lengthMs, options.speed);
   const epochMs = (simMs: number) => anchor + simMs;
   const toWall = (simMs: number) => createdWallMs + simMs / options.speed;
   const summaries = summaryDelays(rng, plan.partials);
@@ -88,30 +91,70 @@ export function scheduleCall(
         ? realtimeDelay(rng, event.readyMs - event.atMs)
         : (summaries[summaryIndex++] ?? 30 * MINUTE);
     const emittedWall = Math.round(toWall(event.readyMs + delay));
-    const clock: EventClock = { epochMs, emittedAtMs: emittedWall };
-    const state = { sent: false, delivered: false };
-    // Held back as if the first attempt failed and Twilio retried with backoff (§5: 30 s to minutes).
-    const reordered = rng.chance(options.outOfOrderShare);
-    const dueMs = reordered ? emittedWall + rng.between(30 * SECOND, 5 * MINUTE) / options.speed : emittedWall;
-    deliveries.push({ dueMs, event, clock, duplicate: false, reordered, callIndex: plan.index, state });
-    if (rng.chance(options.duplicateShare)) {
-      // At-least-once: the same event id again, after the retry Twilio makes when it saw no 2xx in time.
-      deliveries.push({
-        dueMs: dueMs + rng.between(5 * SECOND, 2 * MINUTE) / options.speed,
-        event,
-        clock,
-        duplicate: true,
-        reordered: false,
-        callIndex: plan.index,
-        state,
-      });
-    }
+    deliveries.push(...deliveriesOf(rng, event, { epochMs, emittedAtMs: emittedWall }, options, plan.index));
   }
   return deliveries;
 }
 
+/**
+ * Conference Insights events (reference section 7): the partial comes with the conference-start event
+ * and a participant's summary with its participant-leave event, as promptly as call events; the
+ * complete summary with the conference-end event, but Twilio says a completed conference summary "may
+ * take up to 30 minutes to generate" (Conference Summary resource), so it may come before or after
+ * the last participant's.
+ */
+export function scheduleConference(
+  plan: ConferencePlan,
+  events: readonly SimEvent[],
+  createdWallMs: number,
+  options: ScheduleOptions,
+): Delivery[] {
+  const rng = rngFor(plan.seed, plan.index, 'conference', 'schedule');
+  const anchor = timestampAnchor(createdWallMs, plan.lengthMs, options.speed);
+  const epochMs = (simMs: number) => anchor + simMs;
+  const toWall = (simMs: number) => createdWallMs + simMs / options.speed;
+  const deliveries: Delivery[] = [];
+  for (const event of events) {
+    const delay = event.timing === 'conference-end' ? rng.between(30 * SECOND, 30 * MINUTE) : realtimeDelay(rng, 0);
+    const emittedWall = Math.round(toWall(event.readyMs + delay));
+    deliveries.push(...deliveriesOf(rng, event, { epochMs, emittedAtMs: emittedWall }, options, plan.index));
+  }
+  return deliveries;
+}
+
+/** An event's POST, maybe held back to arrive out of order, and maybe a duplicate of it. */
+function deliveriesOf(
+  rng: Rng,
+  event: SimEvent,
+  clock: EventClock,
+  options: ScheduleOptions,
+  callIndex: number,
+): Delivery[] {
+  const state = { sent: false, delivered: false };
+  // Held back as if the first attempt failed and Twilio retried with backoff (§5: 30 s to minutes).
+  const reordered = rng.chance(options.outOfOrderShare);
+  const dueMs = reordered
+    ? clock.emittedAtMs + rng.between(30 * SECOND, 5 * MINUTE) / options.speed
+    : clock.emittedAtMs;
+  const first: Delivery = { dueMs, event, clock, duplicate: false, reordered, callIndex, state };
+  if (!rng.chance(options.duplicateShare)) return [first];
+  // At-least-once: the same event id again, after the retry Twilio makes when it saw no 2xx in time.
+  return [
+    first,
+    {
+      dueMs: dueMs + rng.between(5 * SECOND, 2 * MINUTE) / options.speed,
+      event,
+      clock,
+      duplicate: true,
+      reordered: false,
+      callIndex,
+      state,
+    },
+  ];
+}
+
 /** The longest a call's deliveries can trail its creation, in wall ms: for sizing the final wait. */
 export function maxTrailMs(speed: number): number {
-  // 15 min longest call + 30 min complete summary + 5 min hold-back + 2 min duplicate gap.
+  // 15 min longest call or conference + 30 min complete summary + 5 min hold-back + 2 min duplicate gap.
   return (52 * MINUTE) / speed;
 }
