@@ -84,7 +84,7 @@ test('every alert is unit-tested both firing and not firing', () => {
     );
 });
 
-test('the rules cover the quality SLOs and exporter health of DESIGN section 7', () => {
+test('the rules cover the quality SLOs and exporter health of DESIGN section 7, and conferences', () => {
   const text = rules.map((r) => r.expr).join('\n');
   for (const needle of [
     'twilio_voice_interval_packet_loss_ratio_bucket{le="0.05"}',
@@ -94,6 +94,10 @@ test('the rules cover the quality SLOs and exporter health of DESIGN section 7',
     'twilio_voice_interval_rtt_seconds_bucket{le="0.4"}',
     'twilio_voice_call_post_dial_delay_seconds_bucket',
     'twilio_voice_calls_total{call_state="fail"}',
+    // Conferences (issue 14): start_failure and the quality tags, as shares of all conferences.
+    'twilio_voice_conference_tags_total{tag="start_failure"}',
+    'twilio_voice_conference_tags_total{tag=~"quality_warnings|high_jitter|high_packet_loss|low_mos"}',
+    'twilio_voice_conferences_total',
     'voice_insights_exporter_signature_failures_total',
     'voice_insights_exporter_webhook_requests_total{code=~"5.."}',
     'voice_insights_exporter_event_lag_seconds_bucket',
