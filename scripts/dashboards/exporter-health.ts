@@ -59,7 +59,7 @@ const status = (): PanelDef[] => [
   }),
   stat({
     title: 'Calls in flight',
-    description: 'Calls waiting for their complete summary (or idle expiry) before their trace is sent.',
+    description: 'Calls and conferences waiting for their complete summary (or idle expiry) before their trace is sent.',
     unit: 'short',
     expectData: true,
     width: 4,
@@ -181,7 +181,7 @@ const events = (): PanelDef[] => [
 const traces = (): PanelDef[] => [
   timeseries({
     title: 'Calls in flight',
-    description: 'Calls whose trace is pending, per instance.',
+    description: 'Calls and conferences whose trace is pending, per instance.',
     unit: 'short',
     expectData: true,
     width: 8,
@@ -189,15 +189,18 @@ const traces = (): PanelDef[] => [
   }),
   timeseries({
     title: 'Traces finalised per second by reason',
-    description: 'complete: complete summary; idle: CALL_IDLE_TIMEOUT_SECONDS without data; capacity: MAX_PENDING_CALLS reached (finalised early).',
+    description: 'Call and conference traces. complete: complete summary (a conference: and every participant it counted); idle: CALL_IDLE_TIMEOUT_SECONDS without data; capacity: MAX_PENDING_CALLS reached (finalised early).',
     unit: 'cps',
     expectData: true,
     width: 8,
-    targets: [{ expr: sumRate(sel(counter(S.tracesFinalised), ...F), ['reason']), legend: '{{reason}}' }],
+    targets: [
+      { expr: sumRate(sel(counter(S.tracesFinalised), ...F), ['reason']), legend: 'call {{reason}}' },
+      { expr: sumRate(sel(counter(S.conferencesFinalised), ...F), ['reason']), legend: 'conference {{reason}}' },
+    ],
   }),
   timeseries({
     title: 'Late data per second by kind and outcome',
-    description: 'Data for calls already finalised: late_span (exported as a late child span in the same trace) or ignored (a repeat, or a metrics sample).',
+    description: 'Data for calls and conferences already finalised: late_span (exported as a late child span in the same trace) or ignored (a repeat, or a metrics sample).',
     unit: 'eps',
     expectData: true,
     width: 8,
