@@ -16,6 +16,7 @@ import type { TxSource } from '../../../src/pipeline/ports.js';
 import type { StoreCounts, StoreTx } from '../../../src/store/staged-store.js';
 import type { OutboxPort } from '../../../src/telemetry/outbox-port.js';
 import assert from '../../support/assert.js';
+import { conferenceContract } from './conference-contract.js';
 
 export type ContractStore = TxSource<StoreTx> &
   CallIndex &
@@ -313,6 +314,8 @@ export function storeContract(factory: StoreFactory): void {
         expect(await store.acquire('sweep', 'A', 10_000)).toBe(true);
       });
     });
+
+    conferenceContract(factory);
 
     const reopen = factory.reopen;
     if (reopen !== undefined) {
