@@ -1,6 +1,6 @@
 // `npm run demo`: the exporter in-process with a throw-away configuration, fed by the simulator at
-// speed 60 with 20 % bad calls, until Ctrl-C (or for DEMO_DURATION seconds). Prints where to look,
-// then the simulator's report when it stops.
+// speed 60 with 20 % bad calls and 20 % of calls in conferences, until Ctrl-C (or for DEMO_DURATION
+// seconds). Prints where to look, then the simulator's report when it stops.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,8 @@ import { simulate } from './simulate.js';
 
 const SPEED = 60;
 const BAD_SHARE = 0.2;
+/** Conferences of 2-4 legs, so the conference panels and traces have data. */
+const CONFERENCE_SHARE = 0.2;
 
 async function main(): Promise<void> {
   const env = process.env;
@@ -44,15 +46,16 @@ async function main(): Promise<void> {
     ? `traces go to ${env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_ENDPOINT']}`
     : 'traces are off: set OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://localhost:4318, an OTel Collector or Jaeger) to send one trace per call';
   process.stdout
-    .write(`voice-insights-exporter demo: simulated Twilio traffic, ${rate} calls/s at speed ${SPEED} (${BAD_SHARE * 100} % bad calls)${Number.isFinite(durationS) ? ` for ${durationS} s, then up to ~1 min for the last summaries` : ''}
+    .write(`voice-insights-exporter demo: simulated Twilio traffic, ${rate} calls/s at speed ${SPEED} (${BAD_SHARE * 100} % bad, ${CONFERENCE_SHARE * 100} % conferences of 2-4 legs)${Number.isFinite(durationS) ? ` for ${durationS} s, then up to ~1 min for the last summaries` : ''}
   webhook  ${webhookUrl}
   metrics  http://localhost:${metricsPort}/metrics
-  ${traces}; find a call's trace by its CallSid's 32 hex digits
+  ${traces}; find a call's trace by its CallSid's 32 hex digits, a conference's by its ConferenceSid's
   complete summaries (twilio_voice_calls_total) start after ~${Math.round((30 * 60) / SPEED)} s: Twilio sends them 30 min after a call ends
 try in Prometheus:
   sum by (edge) (rate(twilio_voice_packets_lost_total[1m])) / sum by (edge) (rate(twilio_voice_packets_received_total[1m]))
   histogram_quantile(0.95, sum by (le, edge) (rate(twilio_voice_interval_jitter_seconds_bucket[1m])))
   sum by (tag) (increase(twilio_voice_call_quality_tags_total[5m]))
+  sum by (status, end_reason) (increase(twilio_voice_conferences_total[5m]))
 Ctrl-C stops and prints the simulator's report.
 `);
   const stop = new AbortController();
@@ -71,6 +74,7 @@ Ctrl-C stops and prints the simulator's report.
         seed: randomBytes(4).readUInt32LE(0),
         duplicateShare: 0.02,
         outOfOrderShare: 0.05,
+        conferenceShare: CONFERENCE_SHARE,
         concurrency: 32,
       },
       {
@@ -78,7 +82,7 @@ Ctrl-C stops and prints the simulator's report.
         progressEveryMs: 30_000,
         onProgress: (r) =>
           process.stdout.write(
-            `demo: ${r.calls.started} calls, ${r.events.deliveries} deliveries, answers ${JSON.stringify(r.http.byStatus)}\n`,
+            `demo: ${r.calls.started} calls (${r.conferences.started} conferences), ${r.events.deliveries} deliveries, answers ${JSON.stringify(r.http.byStatus)}\n`,
           ),
       },
     );

@@ -3,7 +3,7 @@
 // target to the local exporter's webhook.
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import type { SimulateOptions } from './simulate.js';
+import { DEFAULT_CONFERENCE_SHARE, type SimulateOptions } from './simulate.js';
 
 /** What commander hands over: every option as given on the command line (strings), or absent. */
 export type RawSimulateOptions = Partial<
@@ -18,6 +18,7 @@ export type RawSimulateOptions = Partial<
     | 'seed'
     | 'duplicateShare'
     | 'outOfOrderShare'
+    | 'conferenceShare'
     | 'concurrency'
     | 'maxWait'
     | 'report',
@@ -37,12 +38,19 @@ export const SIMULATE_FLAGS: readonly (readonly [string, string])[] = [
     '--public-url <url>',
     'URL the signature covers, the sink destination as configured in Twilio (default: PUBLIC_URL, else --target)',
   ],
-  ['--rate <calls_per_s>', 'new calls per second of wall time (default 1)'],
+  [
+    '--rate <calls_per_s>',
+    "new calls per second of wall time; a conference's agent and other legs come on top (default 1)",
+  ],
   ['--bad-share <ratio>', 'share of calls with a quality problem or failure, 0..1 (default 0.2)'],
   ['--speed <factor>', 'time compression >= 1: calls and Twilio delays take 1/factor of real time (default 1)'],
   ['--seed <n>', 'random seed, 0..4294967295, for a reproducible run (default: random, printed in the report)'],
   ['--duplicate-share <ratio>', 'share of events delivered twice with the same id, 0..1 (default 0.02)'],
   ['--out-of-order-share <ratio>', 'share of events held back to arrive out of order, 0..1 (default 0.05)'],
+  [
+    '--conference-share <ratio>',
+    `share of new calls that become conferences of 2-4 legs (customer, agent, sometimes a supervisor who coaches and a third party), each leg a call of its own, 0..1 (default ${DEFAULT_CONFERENCE_SHARE})`,
+  ],
   ['--concurrency <n>', 'requests in flight at most (default 32)'],
   [
     '--max-wait <seconds>',
@@ -88,6 +96,7 @@ const schema = z.object({
     .optional(),
   duplicateShare: ratio(0.02),
   outOfOrderShare: ratio(0.05),
+  conferenceShare: ratio(DEFAULT_CONFERENCE_SHARE),
   concurrency: number('an integer')
     .pipe(z.number().int('must be an integer').min(1, 'must be at least 1').max(1024, 'must be at most 1024'))
     .default(32),
@@ -100,6 +109,7 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   badShare: '--bad-share',
   duplicateShare: '--duplicate-share',
   outOfOrderShare: '--out-of-order-share',
+  conferenceShare: '--conference-share',
   maxWait: '--max-wait',
 };
 
@@ -151,6 +161,7 @@ export function parseSimulateOptions(
       seed: o.seed ?? randomInt(0, 0xffffffff),
       duplicateShare: o.duplicateShare,
       outOfOrderShare: o.outOfOrderShare,
+      conferenceShare: o.conferenceShare,
       concurrency: o.concurrency,
       ...(o.maxWait === undefined ? {} : { maxWaitSeconds: o.maxWait }),
     },

@@ -3,10 +3,17 @@
 //   events.duplicatesSent           = sum of voice_insights_exporter_events_total{outcome="duplicate"}
 //   intervalPackets.received        = sum of twilio_voice_packets_received_total
 //   intervalPackets.sent            = sum of twilio_voice_packets_sent_total
-//   calls.completeSummaryDelivered  = sum of twilio_voice_calls_total
-// when every delivery was answered 2xx (http.byStatus).
+//   calls.completeSummaryDelivered  = sum of twilio_voice_calls_total (conference legs included)
+//   conferences.completeSummaryDelivered = sum of twilio_voice_conferences_total, and by status and
+//     end_reason: conferences.byStatus / byEndReason; conferences.byTag = twilio_voice_conference_tags_total
+//   conferences.participants.summaryDelivered = sum of twilio_voice_conference_participants_total, and by
+//     call_type, call_direction and role: participants.byCallType / byDirection / byRole
+// when every delivery was answered 2xx (http.byStatus) and the run waited for the last of them.
 import type { CallPlan } from './call-plan.js';
 import type { SimEvent } from './cloudevents.js';
+import { CONFERENCE_TYPES_SENT } from './conference-events.js';
+import type { ParticipantPlan } from './conference-participant.js';
+import type { ConferencePlan } from './conference-plan.js';
 import type { Edge } from './model.js';
 import type { Delivery } from './schedule.js';
 import type { Answer } from './sender.js';
@@ -32,6 +39,7 @@ export interface SimReport {
     badShare: number;
     duplicateShare: number;
     outOfOrderShare: number;
+    conferenceShare: number;
   };
   startedAt: string;
   wallSeconds: number;
@@ -47,6 +55,7 @@ export interface SimReport {
     /** Calls whose call-summary.complete was answered 2xx: the exporter finalises exactly these. */
     completeSummaryDelivered: number;
   };
+  conferences: ConferenceCounts;
   events: {
     byType: Record<string, TypeCounts>;
     planned: number;
@@ -72,6 +81,42 @@ export interface SimReport {
   http: { byStatus: Record<string, number> };
 }
 
+export interface ConferenceCounts {
+  /** Conferences planned in this run. */
+  started: number;
+  /** Calls they made (every leg, and an agent dial that never joined); counted in calls.started too. */
+  legs: number;
+  /** Complete conference summary `status`. */
+  byStatus: Record<string, number>;
+  /** Complete conference summary `end_reason`. */
+  byEndReason: Record<string, number>;
+  /** Complete conference summary `tags`, each conference once per tag. */
+  byTag: Record<string, number>;
+  /** Conferences by participants that joined ("1": a start failure, the customer alone). */
+  byParticipants: Record<string, number>;
+  /** Conferences whose conference-summary.complete was answered 2xx. */
+  completeSummaryDelivered: number;
+  participants: {
+    /** Participant summaries planned, one per leg that joined. */
+    planned: number;
+    byLabel: Record<string, number>;
+    byCallType: Record<string, number>;
+    /** Participant `call_direction`: inbound or outbound. */
+    byDirection: Record<string, number>;
+    /** coach (is_coach), else moderator (is_moderator), else participant. */
+    byRole: Record<string, number>;
+    /** Participants with hold actions. */
+    held: number;
+    /** Participant summaries answered 2xx. */
+    summaryDelivered: number;
+  };
+}
+
+/** A participant's role as the conference metrics count it: a coach first, then a moderator. */
+export function participantRole(p: Pick<ParticipantPlan, 'isCoach' | 'isModerator'>): string {
+  return p.isCoach ? 'coach' : p.isModerator ? 'moderator' : 'participant';
+}
+
 /** A URL with any `user:pass@` replaced, for printing. */
 export function maskUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1***@');
@@ -89,6 +134,24 @@ export class ReportBuilder {
     byOutcome: {},
     byState: {},
     completeSummaryDelivered: 0,
+  };
+  private readonly conferences: ConferenceCounts = {
+    started: 0,
+    legs: 0,
+    byStatus: {},
+    byEndReason: {},
+    byTag: {},
+    byParticipants: {},
+    completeSummaryDelivered: 0,
+    participants: {
+      planned: 0,
+      byLabel: {},
+      byCallType: {},
+      byDirection: {},
+      byRole: {},
+      held: 0,
+      summaryDelivered: 0,
+    },
   };
   private readonly byType: Record<string, TypeCounts> = {};
   private deliveries = 0;
@@ -113,6 +176,26 @@ export class ReportBuilder {
     for (const e of events) this.counts(e.type).planned++;
   }
 
+  /** A conference and its Conference Insights events; its legs are reported by callStarted. */
+  conferenceStarted(plan: ConferencePlan, events: readonly SimEvent[]): void {
+    const c = this.conferences;
+    c.started++;
+    c.legs += plan.calls.length;
+    bump(c.byStatus, plan.status);
+    bump(c.byEndReason, plan.endReason);
+    for (const tag of new Set(plan.tags)) bump(c.byTag, tag);
+    bump(c.byParticipants, String(plan.participants.length));
+    for (const p of plan.participants) {
+      c.participants.planned++;
+      bump(c.participants.byLabel, p.label);
+      bump(c.participants.byCallType, p.call.callType);
+      bump(c.participants.byDirection, p.call.direction === 'inbound' ? 'inbound' : 'outbound');
+      bump(c.participants.byRole, participantRole(p));
+      if (p.actions.some((a) => a.name === 'hold')) c.participants.held++;
+    }
+    for (const e of events) this.counts(e.type).planned++;
+  }
+
   /** Called as a delivery is handed to the sender. */
   sending(d: Delivery): void {
     this.deliveries++;
@@ -134,6 +217,8 @@ export class ReportBuilder {
     const e = d.event;
     this.counts(e.type).delivered++;
     if (e.type === 'com.twilio.voice.insights.call-summary.complete') this.calls.completeSummaryDelivered++;
+    if (e.type === CONFERENCE_TYPES_SENT.complete) this.conferences.completeSummaryDelivered++;
+    if (e.type === CONFERENCE_TYPES_SENT.participant) this.conferences.participants.summaryDelivered++;
     if (e.packets) {
       if (e.packets.edge === 'sdk_edge') this.samples.sdk++;
       else this.samples.gateway++;
@@ -156,6 +241,7 @@ export class ReportBuilder {
       wallSeconds: Math.round(nowMs - this.startedAt) / 1000,
       interrupted,
       calls: structuredClone(this.calls),
+      conferences: structuredClone(this.conferences),
       events: {
         byType: structuredClone(this.byType),
         planned: sum('planned'),

@@ -1,16 +1,19 @@
-// The simulator's run loop: starts calls at `rate` per second of wall time for `durationSeconds`,
-// schedules each call's CloudEvents as Twilio would deliver them (schedule.ts), sends them when due
-// with bounded concurrency, then drains what is still scheduled, bounded by `maxWaitSeconds`.
+// The simulator's run loop: starts calls at `rate` per second of wall time for `durationSeconds` (a
+// share of them become conferences of several legs), schedules each call's CloudEvents as Twilio
+// would deliver them (schedule.ts), sends them when due with bounded concurrency, then drains what is
+// still scheduled, bounded by `maxWaitSeconds`.
 // Clock, sleep and transport are injectable, so tests can run it in virtual time without HTTP.
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { planCall } from './call-plan.js';
 import { callCloudEvents } from './cloudevents.js';
+import { conferenceCloudEvents } from './conference-events.js';
+import { isConferenceSlot, planConference } from './conference-plan.js';
 import { MinHeap } from './heap.js';
 import { Pool } from './pool.js';
 import { ReportBuilder, type SimReport } from './report.js';
-import { maxTrailMs, scheduleCall, type Delivery } from './schedule.js';
+import { maxTrailMs, scheduleCall, scheduleConference, type Delivery } from './schedule.js';
 import { createHttpPoster, type Answer, type Poster } from './sender.js';
 
 export interface SimulateOptions {
@@ -27,6 +30,11 @@ export interface SimulateOptions {
   seed: number;
   duplicateShare: number;
   outOfOrderShare: number;
+  /**
+   * Share (0..1) of new calls that become a conference of 2-4 legs (customer, agent, sometimes a
+   * supervisor and a third party), each leg a call of its own; default DEFAULT_CONFERENCE_SHARE.
+   */
+  conferenceShare?: number;
   /** Requests in flight at most. */
   concurrency: number;
   /** Longest wait after the last call started for the remaining deliveries; default: until all are sent. */
@@ -34,6 +42,9 @@ export interface SimulateOptions {
   /** Per-request answer timeout; Twilio waits 5 s (reference §5). */
   requestTimeoutMs?: number;
 }
+
+/** Contact centres put most calls into conferences; a fifth keeps plain calls the bulk of the traffic. */
+export const DEFAULT_CONFERENCE_SHARE = 0.2;
 
 export interface SimulateDeps {
   clock?: Clock;
@@ -70,6 +81,7 @@ export async function simulate(options: SimulateOptions, deps: SimulateDeps = {}
       maxSockets: options.concurrency,
     });
   const startMs = clock.now();
+  const conferenceShare = options.conferenceShare ?? DEFAULT_CONFERENCE_SHARE;
   const report = new ReportBuilder(
     {
       target: options.target,
@@ -80,6 +92,7 @@ export async function simulate(options: SimulateOptions, deps: SimulateDeps = {}
       badShare: options.badShare,
       duplicateShare: options.duplicateShare,
       outOfOrderShare: options.outOfOrderShare,
+      conferenceShare,
     },
     startMs,
   );
@@ -119,10 +132,24 @@ export async function simulate(options: SimulateOptions, deps: SimulateDeps = {}
       // Calls start on a fixed grid from the start time, so a slow loop never changes the traffic.
       while (nextCallMs() < generationEndMs && nextCallMs() <= now) {
         const createdMs = nextCallMs();
-        const plan = planCall(options.seed, callIndex, { badShare: options.badShare });
-        const events = callCloudEvents(plan);
-        report.callStarted(plan, events);
-        for (const d of scheduleCall(plan, events, createdMs, scheduleOptions)) queue.push(d);
+        const planOptions = { badShare: options.badShare };
+        if (isConferenceSlot(options.seed, callIndex, conferenceShare)) {
+          // Every leg on the conference's time line, so joins and leaves fall within each leg's call.
+          const conference = planConference(options.seed, callIndex, planOptions);
+          for (const leg of conference.calls) {
+            const events = callCloudEvents(leg);
+            report.callStarted(leg, events);
+            for (const d of scheduleCall(leg, events, createdMs, scheduleOptions, conference.lengthMs)) queue.push(d);
+          }
+          const events = conferenceCloudEvents(conference);
+          report.conferenceStarted(conference, events);
+          for (const d of scheduleConference(conference, events, createdMs, scheduleOptions)) queue.push(d);
+        } else {
+          const plan = planCall(options.seed, callIndex, planOptions);
+          const events = callCloudEvents(plan);
+          report.callStarted(plan, events);
+          for (const d of scheduleCall(plan, events, createdMs, scheduleOptions)) queue.push(d);
+        }
         callIndex++;
       }
       for (let due = queue.peek(); due !== undefined && due.dueMs <= now && !signal?.aborted; due = queue.peek()) {

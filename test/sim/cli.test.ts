@@ -78,6 +78,8 @@ describe('simulate subcommand', () => {
         '0.5',
         '--duplicate-share',
         '0.1',
+        '--conference-share',
+        '0.7',
         '--report',
         reportFile,
       ],
@@ -87,7 +89,10 @@ describe('simulate subcommand', () => {
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout) as SimReport;
     assert.equal(report.settings.seed, 7);
-    assert.equal(report.calls.started, 3);
+    assert.equal(report.settings.conferenceShare, 0.7);
+    // 3 new calls; each that became a conference brought its other legs.
+    assert.ok(report.conferences.started > 0);
+    assert.equal(report.calls.started, 3 - report.conferences.started + report.conferences.legs);
     assert.deepEqual(report.http.byStatus, { '200': report.events.deliveries });
     assert.equal(report.events.undelivered, 0);
     assert.deepEqual(JSON.parse(readFileSync(reportFile, 'utf8')), report);
@@ -97,6 +102,7 @@ describe('simulate subcommand', () => {
       report.events.delivered,
     );
     assert.equal(sampleSum(metrics, 'twilio_voice_calls_total'), report.calls.completeSummaryDelivered);
+    assert.equal(sampleSum(metrics, 'twilio_voice_conferences_total'), report.conferences.completeSummaryDelivered);
     assert.doesNotMatch(run.stdout + run.stderr, new RegExp(TEST_TOKEN));
   });
 
@@ -127,9 +133,24 @@ describe('simulate subcommand', () => {
   });
 
   test('invalid options exit 2 and name every problem at once', () => {
-    const r = runCli(['simulate', '--rate', '0', '--bad-share', '1.5', '--speed', 'fast', '--target', 'not-a-url'], {});
+    const r = runCli(
+      [
+        'simulate',
+        '--rate',
+        '0',
+        '--bad-share',
+        '1.5',
+        '--conference-share',
+        '2',
+        '--speed',
+        'fast',
+        '--target',
+        'not-a-url',
+      ],
+      {},
+    );
     assert.equal(r.status, 2, r.stderr);
-    for (const flag of ['--duration', '--token', '--rate', '--bad-share', '--speed', '--target'])
+    for (const flag of ['--duration', '--token', '--rate', '--bad-share', '--conference-share', '--speed', '--target'])
       assert.match(r.stderr, new RegExp(`${flag}:`), flag);
     assert.equal(r.stdout, '');
   });
