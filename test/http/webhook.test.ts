@@ -111,7 +111,8 @@ describe('signed deliveries', () => {
   test('an unknown type is acknowledged and counted, a sink test event is accepted', async () => {
     const unknown = {
       ...withId(one(SDK_METRIC), 'EZ00000000000000000000000000000e01'),
-      type: 'com.twilio.voice.insights.conference-summary.complete',
+      // A Twilio type this exporter does not read (conference types are known since issue 14).
+      type: 'com.twilio.messaging.message.delivered',
     };
     const res = await h.post([unknown, withId(one('test-event/sink-test.json'), 'EZ00000000000000000000000000000e02')]);
     assert.equal(res.status, 200);
