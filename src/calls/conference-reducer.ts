@@ -93,6 +93,8 @@ export function reduceParticipantSummary(
     const t = current.tombstone;
     // Already in the trace: a repeat, or the retry of a request that failed after its update was written.
     if (t.eventIds.includes(ctx.eventId) || t.participantKeys.includes(key)) return ignoredAs('participant-summary');
+    // The tombstone stays bounded: past the cap a late leg is counted as ignored, not kept.
+    if (t.participantKeys.length >= MAX_PARTICIPANTS_PER_CONFERENCE) return ignoredAs('participant-summary');
     return {
       next: {
         status: 'finalised',

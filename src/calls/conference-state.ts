@@ -112,5 +112,6 @@ export function touchConference(state: ConferenceState, times: readonly (number 
 export function isConferenceDone(state: ConferenceState): boolean {
   const s = state.summary;
   if (s?.stage !== 'complete') return false;
-  return state.participants.length >= (s.uniqueParticipants ?? 0);
+  // Legs past MAX_PARTICIPANTS_PER_CONFERENCE were reported too, only not kept.
+  return state.participants.length + state.droppedParticipants >= (s.uniqueParticipants ?? 0);
 }
