@@ -10,6 +10,7 @@ import type { SelfMetrics } from '../telemetry/self-metrics.js';
 import { checkBasicAuth } from './basic-auth.js';
 import { assertJsonContentType, readRawBody } from './body.js';
 import { publicRequestUrl, verifyTwilioRequest } from './signature.js';
+import { NO_URL_MESSAGE, SIGNATURE_FAILURES } from './signature-failures.js';
 
 export interface WebhookOptions {
   authTokens: readonly string[];
@@ -24,9 +25,9 @@ export function webhookHandler(
   opts: WebhookOptions,
   deps: { ingest: Ingest; readiness: Readiness; metrics: SelfMetrics },
 ) {
-  const reject = (kind: 'unauthorized' | 'forbidden', reason: SignatureFailureReason, message: string): never => {
+  const reject = (reason: SignatureFailureReason, message = SIGNATURE_FAILURES[reason].message): never => {
     deps.metrics.signatureFailure(reason);
-    throw new ExporterError(kind, message, reason);
+    throw new ExporterError(SIGNATURE_FAILURES[reason].kind, message, reason);
   };
   const basicCredentials = opts.basicAuth === undefined ? [] : [opts.basicAuth];
 
@@ -36,12 +37,12 @@ export function webhookHandler(
     }
     if (basicCredentials.length > 0) {
       const verdict = checkBasicAuth(ctx.get('authorization') || undefined, basicCredentials);
-      if (verdict === 'missing') reject('unauthorized', 'basic_auth_missing', 'Basic auth required');
-      if (verdict === 'wrong') reject('unauthorized', 'basic_auth_wrong', 'Basic auth credentials do not match');
+      if (verdict === 'missing') reject('basic_auth_missing');
+      if (verdict === 'wrong') reject('basic_auth_wrong');
     }
     const signature = ctx.get('x-twilio-signature');
     const signed = !opts.insecureAcceptUnsigned;
-    if (signed && signature === '') reject('unauthorized', 'missing_signature', 'X-Twilio-Signature header missing');
+    if (signed && signature === '') reject('missing_signature');
     assertJsonContentType(ctx);
     const raw = await readRawBody(ctx, opts.maxBodyBytes);
     if (signed) {
@@ -54,12 +55,11 @@ export function webhookHandler(
         forwardedProto: ctx.get('x-forwarded-proto') || undefined,
         forwardedHost: ctx.get('x-forwarded-host') || undefined,
       });
-      const verdict =
-        url === undefined
-          ? ({ ok: false, reason: 'bad_signature' } as const)
-          : verifyTwilioRequest(opts.authTokens, { url, signature, rawBody: raw });
-      if (!verdict.ok)
-        reject('forbidden', verdict.reason, 'signature does not match; check PUBLIC_URL and TWILIO_AUTH_TOKEN');
+      if (url === undefined) reject('bad_signature', NO_URL_MESSAGE);
+      else {
+        const verdict = verifyTwilioRequest(opts.authTokens, { url, signature, rawBody: raw });
+        if (!verdict.ok) reject(verdict.reason);
+      }
     }
     ctx.status = 200;
     ctx.body = await deps.ingest.ingestBody(raw);
