@@ -108,7 +108,7 @@ const webhook = (): PanelDef[] => [
   }),
   timeseries({
     title: 'Signature failures per second by reason',
-    description: 'Requests rejected by X-Twilio-Signature, bodySHA256 or Basic auth. bad_signature: the URL rebuilt here differs from the one Twilio signed (PUBLIC_URL, TRUST_PROXY) or TWILIO_AUTH_TOKEN is wrong; body_hash_mismatch: something between Twilio and the exporter rewrote or cut the body; missing_signature is usually a scanner.',
+    description: 'Requests rejected by X-Twilio-Signature, bodySHA256 or Basic auth. bad_signature: the URL rebuilt here differs from the one Twilio signed (PUBLIC_URL, TRUST_PROXY) or TWILIO_AUTH_TOKEN is wrong; body_hash_mismatch: something between Twilio and the exporter rewrote or cut the body; missing_signature is usually a scanner. The exporter logs each reason at warn, at most once a minute, with the URL it rebuilt for the check.',
     unit: 'reqps',
     expectData: true,
     width: 8,

@@ -1,6 +1,7 @@
 // The webhook port's Koa application: routes only, behaviour lives in the handlers.
 import Router from '@koa/router';
 import Koa from 'koa';
+import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Ingest } from '../pipeline/ingest.js';
 import type { Readiness } from '../pipeline/readiness.js';
@@ -16,7 +17,7 @@ export interface WebhookAppOptions extends WebhookOptions {
 
 export function createWebhookApp(
   opts: WebhookAppOptions,
-  deps: { ingest: Ingest; readiness: Readiness; metrics: SelfMetrics; logger: Logger },
+  deps: { ingest: Ingest; readiness: Readiness; metrics: SelfMetrics; logger: Logger; clock: Clock },
 ): Koa {
   const app = new Koa();
   app.proxy = opts.trustProxy;
