@@ -30,7 +30,7 @@ const status = (): PanelDef[] => [
   }),
   stat({
     title: 'Webhook requests',
-    description: 'Requests answered per second, all status codes.',
+    description: 'Requests to WEBHOOK_PATH answered per second, all status codes (health probes and other paths are not counted).',
     unit: 'reqps',
     expectData: true,
     width: 4,
@@ -39,7 +39,7 @@ const status = (): PanelDef[] => [
   }),
   stat({
     title: '5xx share',
-    description: 'Share of webhook requests answered 5xx: Twilio retries those, for up to 4 hours.',
+    description: 'Share of requests to WEBHOOK_PATH answered 5xx (health probes are not counted): Twilio retries those, for up to 4 hours.',
     unit: 'percentunit',
     expectData: true,
     width: 4,
@@ -80,7 +80,7 @@ const status = (): PanelDef[] => [
 const webhook = (): PanelDef[] => [
   timeseries({
     title: 'Webhook requests per second by status code',
-    description: 'Every answer on the webhook port. 2xx: recorded; 4xx: Twilio drops the delivery for good; 5xx: Twilio retries.',
+    description: 'Every answer to WEBHOOK_PATH (health probes and other paths are not counted). 2xx: recorded; 4xx: Twilio drops the delivery for good; 5xx: Twilio retries.',
     unit: 'reqps',
     expectData: true,
     width: 12,
