@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { createApp } from './app.js';
 import { systemClock } from './clock.js';
-import { describeConfig, loadConfig, type Config } from './config.js';
+import { adviseConfig, describeConfig, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { replayFile } from './pipeline/replay.js';
 import { runSimulateCommand } from './sim/cli.js';
@@ -66,21 +66,10 @@ async function serve(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
+/** serve starts whatever check-config says (not ready until fixed); the problems are logged as warnings. */
 function warnAboutSecurity(config: Config, logger: Logger): void {
-  if (config.insecureAcceptUnsigned) {
-    logger.warn(
-      'INSECURE_ACCEPT_UNSIGNED=true: the webhook accepts UNSIGNED requests from anyone. Development only; never expose this port.',
-    );
-  } else if (config.authTokens.length === 0) {
-    logger.warn(
-      'TWILIO_AUTH_TOKEN is not set: the webhook answers 503 (Twilio keeps retrying) until it is. Set TWILIO_AUTH_TOKEN (comma separated for rotation) and PUBLIC_URL, then restart.',
-    );
-  }
-  if (config.publicUrl === undefined && !config.insecureAcceptUnsigned) {
-    logger.warn(
-      'PUBLIC_URL is not set: the signed URL is rebuilt from each request. Behind a proxy or load balancer set PUBLIC_URL to the sink destination exactly as configured in Twilio.',
-    );
-  }
+  const { problems, warnings } = adviseConfig(config);
+  for (const message of [...problems, ...warnings]) logger.warn(message);
 }
 
 async function replay(file: string, opts: { finalisePending?: boolean }): Promise<void> {
@@ -101,7 +90,19 @@ async function replay(file: string, opts: { finalisePending?: boolean }): Promis
 
 function checkConfig(): void {
   const config = readConfig();
-  process.stdout.write(`${JSON.stringify(describeConfig(config), null, 2)}\nconfiguration OK\n`);
+  const { problems, warnings } = adviseConfig(config);
+  process.stdout.write(`${JSON.stringify(describeConfig(config), null, 2)}\n`);
+  for (const w of warnings) process.stderr.write(`voice-insights-exporter: warning: ${w}\n`);
+  if (problems.length > 0) {
+    process.stderr.write(
+      `voice-insights-exporter: configuration problem:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`,
+    );
+    process.exitCode = EXIT_CONFIG;
+    return;
+  }
+  process.stdout.write(
+    `configuration OK${warnings.length === 0 ? '' : ` (${warnings.length} warning${warnings.length === 1 ? '' : 's'} on stderr)`}\n`,
+  );
 }
 
 const program = new Command()
