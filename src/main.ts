@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // CLI entry point: `voice-insights-exporter [serve]`, `replay FILE`, `simulate`, `check-config`.
+// Exit codes: 0 fine; 1 crashed; 2 the command line or the configuration is wrong.
 import { existsSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { createApp } from './app.js';
 import { systemClock } from './clock.js';
 import { adviseConfig, describeConfig, loadConfig, type Config } from './config.js';
@@ -9,9 +10,10 @@ import { createLogger, type Logger } from './logger.js';
 import { replayFile } from './pipeline/replay.js';
 import { runSimulateCommand } from './sim/cli.js';
 import { SIMULATE_FLAGS, type RawSimulateOptions } from './sim/options.js';
+import { commandOperand, unknownCommandMessage } from './usage.js';
 import { VERSION } from './version.js';
 
-/** Exit code for configuration problems, distinct from crashes (1). */
+/** Exit code for configuration and usage problems, distinct from crashes (1). */
 const EXIT_CONFIG = 2;
 
 function readConfig(): Config {
@@ -110,7 +112,11 @@ const program = new Command()
   .description(
     'Twilio Voice Insights Call Insights events (Event Streams webhooks) to OpenTelemetry metrics and traces',
   )
-  .version(VERSION);
+  .version(VERSION)
+  // Before the subcommands are added, so they inherit it: usage errors exit 2, not 1 (a crash).
+  .exitOverride((err) => {
+    throw err;
+  });
 program
   .command('serve', { isDefault: true })
   .description('run the webhook receiver and the /metrics endpoint')
@@ -136,7 +142,24 @@ const simulateCommand = program
 for (const [flags, description] of SIMULATE_FLAGS) simulateCommand.option(flags, description);
 simulateCommand.action((options: RawSimulateOptions) => runSimulateCommand(options));
 
+// `serve` is the default command: without this check a mistyped command would be passed to it.
+const operand = commandOperand(process.argv.slice(2));
+const known = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+if (operand !== undefined && operand !== 'help' && !known.includes(operand)) {
+  const commands = program.commands.map((c) => ({
+    name: c.name(),
+    description: c.description(),
+    isDefault: c.name() === 'serve',
+  }));
+  process.stderr.write(`${unknownCommandMessage(operand, commands, program.name())}\n`);
+  process.exit(EXIT_CONFIG);
+}
+
 program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) {
+    // commander has printed the message; --help and --version exit 0.
+    process.exit(err.exitCode === 0 ? 0 : EXIT_CONFIG);
+  }
   process.stderr.write(`voice-insights-exporter: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -1,7 +1,8 @@
 // The BUILT command line (node dist/main.js) as a child process: check-config's exit codes and what it
-// prints (never a secret), `serve` without a token (starts, not ready, 503, tells the operator, exits 0
-// on SIGTERM), and `serve` with a token (accepts a signed fixture, counts it on /metrics, and finishes a
-// request that is in flight when SIGTERM arrives).
+// prints (never a secret), a mistyped command (unknown, with a suggestion, not swallowed by the default
+// command), `serve` without a token (starts, not ready, 503, tells the operator, exits 0 on SIGTERM), and
+// `serve` with a token (accepts a signed fixture, counts it on /metrics, and finishes a request that is
+// in flight when SIGTERM arrives).
 import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import assert from '../support/assert.js';
 import { request } from 'node:http';
@@ -128,6 +129,28 @@ describe('check-config', () => {
     assert.match(r.stdout, /configuration OK/);
     for (const secret of [TOKEN, BASIC_PASSWORD])
       assert.ok(!output.includes(secret), `the output prints a secret:\n${output}`);
+  });
+});
+
+describe('a mistyped command', () => {
+  for (const [args, name, suggestion] of [
+    [['srve'], 'srve', 'serve'],
+    [['replya', 'x'], 'replya', 'replay'],
+  ] as const) {
+    test(`\`${args.join(' ')}\` is an unknown command with a suggestion and the list of commands, exit 2`, () => {
+      const r = runCli(args, { TWILIO_AUTH_TOKEN: TOKEN });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`^error: unknown command '${name}' \\(Did you mean ${suggestion}\\?\\)`));
+      for (const command of ['serve (default)', 'replay', 'check-config', 'simulate'])
+        assert.ok(r.stderr.includes(`\n  ${command} `), `lists ${command}:\n${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /too many arguments/);
+      assert.equal(r.stdout, '');
+    });
+  }
+
+  test('with no command at all, serve still runs (the default command)', async () => {
+    const child = await spawnExporter({ args: [], env: { LOG_LEVEL: 'warn' }, waitUntil: 'listening' });
+    await child.kill();
   });
 });
 
