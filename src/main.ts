@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // CLI entry point: `voice-insights-exporter [serve]`, `replay FILE`, `simulate`, `check-config`.
-// Exit codes: 0 fine; 1 crashed; 2 the command line or the configuration is wrong.
+// Exit codes: 0 fine; 1 crashed; 2 the command line, the configuration or a named file is wrong;
+// 3 replay recorded the events but not every span was exported (src/replay-command.ts).
 import { existsSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { createApp } from './app.js';
 import { systemClock } from './clock.js';
 import { adviseConfig, describeConfig, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
-import { replayFile } from './pipeline/replay.js';
+import { runReplayCommand, type ReplayCommandOptions } from './replay-command.js';
 import { runSimulateCommand } from './sim/cli.js';
 import { SIMULATE_FLAGS, type RawSimulateOptions } from './sim/options.js';
 import { commandOperand, unknownCommandMessage } from './usage.js';
@@ -74,20 +75,8 @@ function warnAboutSecurity(config: Config, logger: Logger): void {
   for (const message of [...problems, ...warnings]) logger.warn(message);
 }
 
-async function replay(file: string, opts: { finalisePending?: boolean }): Promise<void> {
-  const config = readConfig();
-  const logger = createLogger(config.logLevel);
-  const app = await createApp(config, { clock: systemClock, logger });
-  const report = await replayFile(file, app.ingest, () => systemClock.now());
-  const pendingCalls = await app.calls.pendingCount();
-  // Calls still waiting for their complete summary stay in the store for the next start, unless asked.
-  const finalised = opts.finalisePending === true ? await app.calls.sweep(Number.NEGATIVE_INFINITY) : 0;
-  await app.traces
-    .flush(60_000)
-    .catch((err: unknown) => logger.warn({ err: String(err) }, 'not every span was exported'));
-  await app.telemetry.flush();
-  await app.stop();
-  process.stdout.write(`${JSON.stringify({ ...report, pendingCalls, finalised })}\n`);
+async function replay(file: string, opts: ReplayCommandOptions): Promise<void> {
+  process.exitCode = await runReplayCommand(file, opts, readConfig());
 }
 
 function checkConfig(): void {
@@ -128,7 +117,13 @@ program
     '--finalise-pending',
     'finalise calls still waiting for their complete summary at the end (sends their traces now)',
   )
-  .description('feed recorded CloudEvents through the same pipeline (dedup, metrics, traces); prints a JSON report')
+  .option(
+    '--no-traces',
+    'export no trace (OTEL_TRACES_EXPORTER=none for this run): events, dedup and call state only; spans in a local outbox are discarded',
+  )
+  .description(
+    'feed recorded CloudEvents through the same pipeline (dedup, metrics, traces); prints a JSON report. Exit 3: spans not exported',
+  )
   .action(replay);
 program
   .command('check-config')
