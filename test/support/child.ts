@@ -150,7 +150,7 @@ export interface ChildExporter {
 }
 
 export interface SpawnOptions {
-  /** Extra environment (the child gets only PATH, HOME and these, plus its ports and DATA_DIR). */
+  /** Extra environment (the child gets only PATH, HOME and these, plus its ports and DATA_DIR; PORT here is used). */
   env?: Record<string, string>;
   args?: string[];
   /** 'ready': /readyz answers 200; 'listening': /healthz answers 200 (for a child that stays not ready). */
@@ -181,7 +181,8 @@ function tail(cap: number): { push(chunk: Buffer): void; text(): string } {
  */
 export async function spawnExporter(opts: SpawnOptions = {}): Promise<ChildExporter> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vie-child-'));
-  const port = await freePort();
+  // A PORT in opts.env is used (a PUBLIC_URL naming the port must be known before the child starts).
+  const port = opts.env?.['PORT'] !== undefined ? Number(opts.env['PORT']) : await freePort();
   let metricsPort = await freePort();
   while (metricsPort === port) metricsPort = await freePort();
   const env: Record<string, string> = {
