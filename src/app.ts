@@ -230,7 +230,7 @@ export async function createApp(config: Config, deps: { clock: Clock; logger: Lo
     maxEventsPerRequest: config.maxEventsPerRequest,
   });
 
-  const koa = createWebhookApp(config, { ingest, readiness, metrics, logger });
+  const koa = createWebhookApp(config, { ingest, readiness, metrics, logger, clock });
   const handle = koa.callback();
   const webhookServer = createWebhookHttpServer((req, res) => void handle(req, res), config, {
     onHeadersTimeout: () => metrics.request(408, 0),

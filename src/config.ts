@@ -86,6 +86,20 @@ const envSchema = z.object({
   OTEL_METRIC_EXPORT_INTERVAL: positiveInt(60_000, 100),
   OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none']).default('otlp'),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
+  // Read by the OTLP exporters themselves; here only validated (an unparsable endpoint would silently
+  // become http://localhost:4318) and shown, masked, by check-config and replay.
+  OTEL_EXPORTER_OTLP_ENDPOINT: absoluteHttpUrl,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: absoluteHttpUrl,
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: absoluteHttpUrl,
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.string().optional(),
+  OTEL_EXPORTER_OTLP_METRICS_HEADERS: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TIMEOUT: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: z.string().optional(),
+  OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: z.string().optional(),
+  OTEL_EXPORTER_OTLP_COMPRESSION: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: z.string().optional(),
+  OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: z.string().optional(),
   CALL_IDLE_TIMEOUT_SECONDS: positiveInt(45 * 60, 1),
   MAX_PENDING_CALLS: positiveInt(100_000, 10),
   EXPOSE_PII: bool(false),
@@ -123,6 +137,10 @@ export interface Config {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   serviceName: string;
   metricLabelMaxValues: number;
+  /** OTEL_METRICS_EXPORTER as understood: prometheus, otlp, none. */
+  metricsExporters: string[];
+  /** Where OTLP traces and metrics go, as the exporters read it from the environment: for display only. */
+  otlpTargets: { traces: OtlpTarget; metrics: OtlpTarget };
   /** OTLP metrics push, alongside the /metrics scrape, when OTEL_METRICS_EXPORTER includes `otlp`. */
   otlpMetrics: { protocol: 'http/protobuf' | 'http/json'; intervalMs: number } | undefined;
   /** OTLP/HTTP trace export; undefined when OTEL_TRACES_EXPORTER=none. */
@@ -132,6 +150,17 @@ export interface Config {
   callIdleTimeoutMs: number;
   maxPendingCalls: number;
   exposePii: boolean;
+}
+
+/** An OTLP/HTTP destination as the OpenTelemetry exporter will use it; nothing secret in it. */
+export interface OtlpTarget {
+  /** The URL posted to, user info and query values masked. */
+  endpoint: string;
+  /** Names of the headers added (OTEL_EXPORTER_OTLP_[SIGNAL_]HEADERS); their values are never kept. */
+  headerNames: string[];
+  /** Per export, the exporter's own retries included. */
+  timeoutMs: number;
+  compression: 'gzip' | 'none';
 }
 
 export type StoreSetting =
@@ -192,6 +221,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       logLevel: e.LOG_LEVEL,
       serviceName: e.OTEL_SERVICE_NAME,
       metricLabelMaxValues: e.METRIC_LABEL_MAX_VALUES,
+      metricsExporters,
+      otlpTargets: { traces: otlpTarget(e, 'TRACES'), metrics: otlpTarget(e, 'METRICS') },
       otlpMetrics: metricsExporters.includes('otlp')
         ? {
             protocol: e.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
@@ -212,6 +243,63 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       exposePii: e.EXPOSE_PII,
     },
   };
+}
+
+type ParsedEnv = z.output<typeof envSchema>;
+
+/**
+ * Where the OTLP/HTTP exporter of one signal posts, as @opentelemetry/otlp-exporter-base reads it: the
+ * signal's own endpoint as is, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/<signal>, else localhost:4318.
+ */
+function otlpTarget(e: ParsedEnv, signal: 'TRACES' | 'METRICS'): OtlpTarget {
+  const path = signal === 'TRACES' ? 'v1/traces' : 'v1/metrics';
+  const own = signal === 'TRACES' ? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT : e.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT;
+  const base = e.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const endpoint =
+    own !== undefined
+      ? new URL(own).toString()
+      : base !== undefined
+        ? `${base.endsWith('/') ? base : `${base}/`}${path}`
+        : `http://localhost:4318/${path}`;
+  const headers = signal === 'TRACES' ? e.OTEL_EXPORTER_OTLP_TRACES_HEADERS : e.OTEL_EXPORTER_OTLP_METRICS_HEADERS;
+  const timeout = signal === 'TRACES' ? e.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT : e.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT;
+  const compression =
+    signal === 'TRACES' ? e.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION : e.OTEL_EXPORTER_OTLP_METRICS_COMPRESSION;
+  return {
+    endpoint: maskUrl(endpoint),
+    headerNames: [...new Set([...headerNames(e.OTEL_EXPORTER_OTLP_HEADERS), ...headerNames(headers)])],
+    timeoutMs: positiveNumber(timeout) ?? positiveNumber(e.OTEL_EXPORTER_OTLP_TIMEOUT) ?? 10_000,
+    compression: [compression, e.OTEL_EXPORTER_OTLP_COMPRESSION].map((c) => c?.trim()).find(isCompression) ?? 'none',
+  };
+}
+
+function isCompression(c: string | undefined): c is 'gzip' | 'none' {
+  return c === 'gzip' || c === 'none';
+}
+
+/** The SDK ignores a timeout that is not a number above 0 (it logs a diag warning): so do we. */
+function positiveNumber(v: string | undefined): number | undefined {
+  if (v === undefined || v.trim() === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** `k1=v1,k2=v2` (W3C baggage style, as the SDK parses OTEL_EXPORTER_OTLP_HEADERS) -> the names alone. */
+function headerNames(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const names: string[] = [];
+  for (const pair of raw.split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) continue;
+    const name = pair.slice(0, eq).trim();
+    if (name === '') continue;
+    try {
+      names.push(decodeURIComponent(name));
+    } catch {
+      names.push(name);
+    }
+  }
+  return names;
 }
 
 /** STORE_URL -> where state lives, or a problem (never echoing the URL: it may hold a password). */
@@ -277,12 +365,72 @@ export function describeConfig(c: Config): Record<string, string | number | bool
     logLevel: c.logLevel,
     serviceName: c.serviceName,
     metricLabelMaxValues: c.metricLabelMaxValues,
+    shutdownTimeoutMs: c.shutdownTimeoutMs,
+    metricsExporters: c.metricsExporters.join(','),
     otlpMetrics: c.otlpMetrics === undefined ? 'off' : `${c.otlpMetrics.protocol} every ${c.otlpMetrics.intervalMs} ms`,
-    traces: c.traces === undefined ? 'off' : c.traces.protocol,
+    ...(c.otlpMetrics === undefined ? {} : describeTarget('otlpMetrics', c.otlpTargets.metrics)),
+    traces: c.traces === undefined ? 'off (OTEL_TRACES_EXPORTER=none)' : `otlp ${c.traces.protocol}`,
+    ...(c.traces === undefined
+      ? {}
+      : {
+          ...describeTarget('traces', c.otlpTargets.traces),
+          traceQueueMaxSpans: c.traces.queueMaxSpans,
+          traceExportGiveUpSeconds: c.traces.giveUpAfterMs / 1000,
+          traceExportRetryInitialMs: c.traces.retryInitialMs,
+        }),
     callIdleTimeoutMs: c.callIdleTimeoutMs,
     maxPendingCalls: c.maxPendingCalls,
     exposePii: c.exposePii,
   };
+}
+
+function describeTarget(prefix: string, t: OtlpTarget): Record<string, string | number> {
+  return {
+    [`${prefix}Endpoint`]: t.endpoint,
+    [`${prefix}Headers`]: t.headerNames.length === 0 ? '(none)' : t.headerNames.map((n) => `${n}=***`).join(', '),
+    [`${prefix}TimeoutMs`]: t.timeoutMs,
+    [`${prefix}Compression`]: t.compression,
+  };
+}
+
+export interface ConfigAdvice {
+  /** The exporter starts but cannot do its job: check-config fails on these (exit 2). */
+  problems: string[];
+  /** Worth knowing; check-config still passes. */
+  warnings: string[];
+}
+
+/** What a valid configuration still gets wrong: told by check-config, and logged as warnings by serve. */
+export function adviseConfig(c: Config): ConfigAdvice {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  if (c.insecureAcceptUnsigned) {
+    warnings.push(
+      'INSECURE_ACCEPT_UNSIGNED=true: the webhook accepts UNSIGNED requests from anyone. Development only; never expose this port.',
+    );
+  } else {
+    if (c.authTokens.length === 0) {
+      problems.push(
+        'TWILIO_AUTH_TOKEN is not set: every delivery will be answered 503 (Twilio keeps retrying) until it is. Set it to the auth token of the account (comma separated for rotation or subaccounts).',
+      );
+    }
+    if (c.publicUrl === undefined) {
+      warnings.push(
+        `PUBLIC_URL is not set: the signed URL is rebuilt from each request (its Host header${c.trustProxy ? ' or X-Forwarded-Proto/Host' : ''} and path). Behind a proxy or load balancer set PUBLIC_URL to the sink destination exactly as configured in Twilio.`,
+      );
+    }
+  }
+  if (c.store.kind === 'memory') {
+    warnings.push('STORE_URL=memory: state and the span outbox live in process memory; a restart loses them.');
+  }
+  return { problems, warnings };
+}
+
+/** A URL fit for display: user info and query values replaced by ***. */
+function maskUrl(url: string): string {
+  const u = new URL(maskUserinfo(url));
+  for (const key of [...new Set(u.searchParams.keys())]) u.searchParams.set(key, '***');
+  return u.toString();
 }
 
 function maskUserinfo(url: string): string {

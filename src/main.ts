@@ -1,17 +1,20 @@
 #!/usr/bin/env node
 // CLI entry point: `voice-insights-exporter [serve]`, `replay FILE`, `simulate`, `check-config`.
+// Exit codes: 0 fine; 1 crashed; 2 the command line, the configuration or a named file is wrong;
+// 3 replay recorded the events but not every span was exported (src/replay-command.ts).
 import { existsSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { createApp } from './app.js';
 import { systemClock } from './clock.js';
-import { describeConfig, loadConfig, type Config } from './config.js';
+import { adviseConfig, describeConfig, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
-import { replayFile } from './pipeline/replay.js';
+import { runReplayCommand, type ReplayCommandOptions } from './replay-command.js';
 import { runSimulateCommand } from './sim/cli.js';
 import { SIMULATE_FLAGS, type RawSimulateOptions } from './sim/options.js';
+import { commandOperand, unknownCommandMessage } from './usage.js';
 import { VERSION } from './version.js';
 
-/** Exit code for configuration problems, distinct from crashes (1). */
+/** Exit code for configuration and usage problems, distinct from crashes (1). */
 const EXIT_CONFIG = 2;
 
 function readConfig(): Config {
@@ -66,42 +69,31 @@ async function serve(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
+/** serve starts whatever check-config says (not ready until fixed); the problems are logged as warnings. */
 function warnAboutSecurity(config: Config, logger: Logger): void {
-  if (config.insecureAcceptUnsigned) {
-    logger.warn(
-      'INSECURE_ACCEPT_UNSIGNED=true: the webhook accepts UNSIGNED requests from anyone. Development only; never expose this port.',
-    );
-  } else if (config.authTokens.length === 0) {
-    logger.warn(
-      'TWILIO_AUTH_TOKEN is not set: the webhook answers 503 (Twilio keeps retrying) until it is. Set TWILIO_AUTH_TOKEN (comma separated for rotation) and PUBLIC_URL, then restart.',
-    );
-  }
-  if (config.publicUrl === undefined && !config.insecureAcceptUnsigned) {
-    logger.warn(
-      'PUBLIC_URL is not set: the signed URL is rebuilt from each request. Behind a proxy or load balancer set PUBLIC_URL to the sink destination exactly as configured in Twilio.',
-    );
-  }
+  const { problems, warnings } = adviseConfig(config);
+  for (const message of [...problems, ...warnings]) logger.warn(message);
 }
 
-async function replay(file: string, opts: { finalisePending?: boolean }): Promise<void> {
-  const config = readConfig();
-  const logger = createLogger(config.logLevel);
-  const app = await createApp(config, { clock: systemClock, logger });
-  const report = await replayFile(file, app.ingest, () => systemClock.now());
-  const pendingCalls = await app.calls.pendingCount();
-  // Calls still waiting for their complete summary stay in the store for the next start, unless asked.
-  const finalised = opts.finalisePending === true ? await app.calls.sweep(Number.NEGATIVE_INFINITY) : 0;
-  await app.traces
-    .flush(60_000)
-    .catch((err: unknown) => logger.warn({ err: String(err) }, 'not every span was exported'));
-  await app.telemetry.flush();
-  await app.stop();
-  process.stdout.write(`${JSON.stringify({ ...report, pendingCalls, finalised })}\n`);
+async function replay(file: string, opts: ReplayCommandOptions): Promise<void> {
+  process.exitCode = await runReplayCommand(file, opts, readConfig());
 }
 
 function checkConfig(): void {
   const config = readConfig();
-  process.stdout.write(`${JSON.stringify(describeConfig(config), null, 2)}\nconfiguration OK\n`);
+  const { problems, warnings } = adviseConfig(config);
+  process.stdout.write(`${JSON.stringify(describeConfig(config), null, 2)}\n`);
+  for (const w of warnings) process.stderr.write(`voice-insights-exporter: warning: ${w}\n`);
+  if (problems.length > 0) {
+    process.stderr.write(
+      `voice-insights-exporter: configuration problem:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`,
+    );
+    process.exitCode = EXIT_CONFIG;
+    return;
+  }
+  process.stdout.write(
+    `configuration OK${warnings.length === 0 ? '' : ` (${warnings.length} warning${warnings.length === 1 ? '' : 's'} on stderr)`}\n`,
+  );
 }
 
 const program = new Command()
@@ -109,7 +101,11 @@ const program = new Command()
   .description(
     'Twilio Voice Insights Call Insights events (Event Streams webhooks) to OpenTelemetry metrics and traces',
   )
-  .version(VERSION);
+  .version(VERSION)
+  // Before the subcommands are added, so they inherit it: usage errors exit 2, not 1 (a crash).
+  .exitOverride((err) => {
+    throw err;
+  });
 program
   .command('serve', { isDefault: true })
   .description('run the webhook receiver and the /metrics endpoint')
@@ -121,7 +117,13 @@ program
     '--finalise-pending',
     'finalise calls still waiting for their complete summary at the end (sends their traces now)',
   )
-  .description('feed recorded CloudEvents through the same pipeline (dedup, metrics, traces); prints a JSON report')
+  .option(
+    '--no-traces',
+    'export no trace (OTEL_TRACES_EXPORTER=none for this run): events, dedup and call state only; spans in a local outbox are discarded',
+  )
+  .description(
+    'feed recorded CloudEvents through the same pipeline (dedup, metrics, traces); prints a JSON report. Exit 3: spans not exported',
+  )
   .action(replay);
 program
   .command('check-config')
@@ -135,7 +137,24 @@ const simulateCommand = program
 for (const [flags, description] of SIMULATE_FLAGS) simulateCommand.option(flags, description);
 simulateCommand.action((options: RawSimulateOptions) => runSimulateCommand(options));
 
+// `serve` is the default command: without this check a mistyped command would be passed to it.
+const operand = commandOperand(process.argv.slice(2));
+const known = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+if (operand !== undefined && operand !== 'help' && !known.includes(operand)) {
+  const commands = program.commands.map((c) => ({
+    name: c.name(),
+    description: c.description(),
+    isDefault: c.name() === 'serve',
+  }));
+  process.stderr.write(`${unknownCommandMessage(operand, commands, program.name())}\n`);
+  process.exit(EXIT_CONFIG);
+}
+
 program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) {
+    // commander has printed the message; --help and --version exit 0.
+    process.exit(err.exitCode === 0 ? 0 : EXIT_CONFIG);
+  }
   process.stderr.write(`voice-insights-exporter: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

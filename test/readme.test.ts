@@ -28,3 +28,38 @@ test('the README curl example signs a fixture the way the exporter verifies it',
     await h.stop();
   }
 });
+
+test('a newcomer reads set-up before reference: Quick start, Twilio set-up, scrape config and dashboards come before the reference tables and the runbook', () => {
+  const headings = [...readme.matchAll(/^## (.+)$/gm)].map((m) => m[1] ?? '');
+  const at = (name: string) => {
+    const i = headings.indexOf(name);
+    assert.ok(i >= 0, `README has a "## ${name}" section`);
+    return i;
+  };
+  const setUp = ['Quick start', 'Twilio set-up', 'Prometheus scrape config', 'Dashboards'].map(at);
+  assert.deepEqual(
+    setUp,
+    [...setUp].sort((a, b) => a - b),
+    'set-up sections in reading order',
+  );
+  const lastSetUp = Math.max(...setUp);
+  for (const reference of ['Webhook behaviour', 'Configuration', 'Metrics', 'Alert runbook'])
+    assert.ok(at(reference) > lastSetUp, `"${reference}" comes after the set-up sections`);
+});
+
+test('the Quick start says next to `npm test` which system tools the tests need', () => {
+  const quickStart = readme.slice(
+    readme.indexOf('## Quick start'),
+    readme.indexOf('\n## ', readme.indexOf('## Quick start') + 3),
+  );
+  const line = quickStart.split('\n').find((l) => l.startsWith('npm test'));
+  assert.ok(line, 'a line starting with `npm test` in the Quick start');
+  assert.match(line, /promtool/);
+});
+
+test('the command line the README shows works in a checkout: `npx voice-insights-exporter`', async () => {
+  assert.match(readme, /`npx voice-insights-exporter <command>`/);
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+  const { stdout } = await promisify(execFile)('npx', ['--no-install', 'voice-insights-exporter', '--version']);
+  assert.equal(stdout.trim(), pkg.version);
+});

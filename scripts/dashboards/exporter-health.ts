@@ -30,7 +30,7 @@ const status = (): PanelDef[] => [
   }),
   stat({
     title: 'Webhook requests',
-    description: 'Requests answered per second, all status codes.',
+    description: 'Requests to WEBHOOK_PATH answered per second, all status codes (health probes and other paths are not counted).',
     unit: 'reqps',
     expectData: true,
     width: 4,
@@ -39,7 +39,7 @@ const status = (): PanelDef[] => [
   }),
   stat({
     title: '5xx share',
-    description: 'Share of webhook requests answered 5xx: Twilio retries those, for up to 4 hours.',
+    description: 'Share of requests to WEBHOOK_PATH answered 5xx (health probes are not counted): Twilio retries those, for up to 4 hours.',
     unit: 'percentunit',
     expectData: true,
     width: 4,
@@ -80,7 +80,7 @@ const status = (): PanelDef[] => [
 const webhook = (): PanelDef[] => [
   timeseries({
     title: 'Webhook requests per second by status code',
-    description: 'Every answer on the webhook port. 2xx: recorded; 4xx: Twilio drops the delivery for good; 5xx: Twilio retries.',
+    description: 'Every answer to WEBHOOK_PATH (health probes and other paths are not counted). 2xx: recorded; 4xx: Twilio drops the delivery for good; 5xx: Twilio retries.',
     unit: 'reqps',
     expectData: true,
     width: 12,
@@ -108,7 +108,7 @@ const webhook = (): PanelDef[] => [
   }),
   timeseries({
     title: 'Signature failures per second by reason',
-    description: 'Requests rejected by X-Twilio-Signature, bodySHA256 or Basic auth. bad_signature / body_hash_mismatch from Twilio mean a wrong TWILIO_AUTH_TOKEN or PUBLIC_URL; missing_signature is usually a scanner.',
+    description: 'Requests rejected by X-Twilio-Signature, bodySHA256 or Basic auth. bad_signature: the URL rebuilt here differs from the one Twilio signed (PUBLIC_URL, TRUST_PROXY) or TWILIO_AUTH_TOKEN is wrong; body_hash_mismatch: something between Twilio and the exporter rewrote or cut the body; missing_signature is usually a scanner. The exporter logs each reason at warn, at most once a minute, with the URL it rebuilt for the check.',
     unit: 'reqps',
     expectData: true,
     width: 8,

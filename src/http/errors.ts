@@ -1,5 +1,7 @@
 // The one error funnel of the webhook port: every typed error becomes its status code here, anything
-// unexpected becomes 500 (so Twilio retries), and request self-metrics are recorded in `finally`.
+// unexpected becomes 500 (so Twilio retries), and request self-metrics are recorded in `finally` for the
+// requests `counted` picks (those to WEBHOOK_PATH: health probes, with /readyz answering 503 while not
+// ready, and unknown paths would dilute or inflate the 5xx share that VoiceInsightsWebhook5xx watches).
 import type { Context, Next } from 'koa';
 import { ExporterError, type ErrorKind } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -17,7 +19,7 @@ const STATUS: Record<ErrorKind, number> = {
   not_ready: 503,
 };
 
-export function errorFunnel(metrics: Pick<SelfMetrics, 'request'>, logger: Logger) {
+export function errorFunnel(metrics: Pick<SelfMetrics, 'request'>, logger: Logger, counted: (ctx: Context) => boolean) {
   return async function funnel(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
     try {
@@ -37,8 +39,7 @@ export function errorFunnel(metrics: Pick<SelfMetrics, 'request'>, logger: Logge
         logger.error({ err }, 'unexpected error while handling a request');
       }
     } finally {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.request(ctx.status, seconds);
+      if (counted(ctx)) metrics.request(ctx.status, Number(process.hrtime.bigint() - started) / 1e9);
     }
   };
 }

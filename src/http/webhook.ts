@@ -2,6 +2,8 @@
 // signature verification on the raw bytes -> ingest. No byte of the body is parsed before the
 // signature holds (https://www.twilio.com/docs/usage/webhooks/webhooks-security).
 import type { Context } from 'koa';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
 import { ExporterError } from '../errors.js';
 import type { Ingest } from '../pipeline/ingest.js';
 import type { Readiness } from '../pipeline/readiness.js';
@@ -9,7 +11,8 @@ import type { SignatureFailureReason } from '../telemetry/catalog.js';
 import type { SelfMetrics } from '../telemetry/self-metrics.js';
 import { checkBasicAuth } from './basic-auth.js';
 import { assertJsonContentType, readRawBody } from './body.js';
-import { publicRequestUrl, verifyTwilioRequest } from './signature.js';
+import { publicRequestUrl, signatureUrlVariants, verifyTwilioRequest } from './signature.js';
+import { NO_URL_MESSAGE, SIGNATURE_FAILURES, SignatureFailureLog } from './signature-failures.js';
 
 export interface WebhookOptions {
   authTokens: readonly string[];
@@ -22,30 +25,21 @@ export interface WebhookOptions {
 
 export function webhookHandler(
   opts: WebhookOptions,
-  deps: { ingest: Ingest; readiness: Readiness; metrics: SelfMetrics },
+  deps: { ingest: Ingest; readiness: Readiness; metrics: SelfMetrics; logger: Logger; clock: Clock },
 ) {
-  const reject = (kind: 'unauthorized' | 'forbidden', reason: SignatureFailureReason, message: string): never => {
-    deps.metrics.signatureFailure(reason);
-    throw new ExporterError(kind, message, reason);
-  };
+  const failures = new SignatureFailureLog(deps.logger, deps.clock);
   const basicCredentials = opts.basicAuth === undefined ? [] : [opts.basicAuth];
+  const urlFrom =
+    opts.publicUrl !== undefined && opts.publicUrl.trim() !== ''
+      ? 'PUBLIC_URL'
+      : opts.trustProxy
+        ? 'request (TRUST_PROXY: X-Forwarded-Proto/Host honoured)'
+        : 'request (Host header)';
 
   return async function webhook(ctx: Context): Promise<void> {
-    if (!deps.readiness.isReady()) {
-      throw new ExporterError('not_ready', `not ready: ${deps.readiness.reasons().join('; ')}`);
-    }
-    if (basicCredentials.length > 0) {
-      const verdict = checkBasicAuth(ctx.get('authorization') || undefined, basicCredentials);
-      if (verdict === 'missing') reject('unauthorized', 'basic_auth_missing', 'Basic auth required');
-      if (verdict === 'wrong') reject('unauthorized', 'basic_auth_wrong', 'Basic auth credentials do not match');
-    }
-    const signature = ctx.get('x-twilio-signature');
-    const signed = !opts.insecureAcceptUnsigned;
-    if (signed && signature === '') reject('unauthorized', 'missing_signature', 'X-Twilio-Signature header missing');
-    assertJsonContentType(ctx);
-    const raw = await readRawBody(ctx, opts.maxBodyBytes);
-    if (signed) {
-      const url = publicRequestUrl({
+    /** The URL Twilio presumably signed, rebuilt from PUBLIC_URL or the request. */
+    const signedUrl = () =>
+      publicRequestUrl({
         publicUrl: opts.publicUrl,
         trustProxy: opts.trustProxy,
         requestUrl: ctx.originalUrl,
@@ -54,12 +48,47 @@ export function webhookHandler(
         forwardedProto: ctx.get('x-forwarded-proto') || undefined,
         forwardedHost: ctx.get('x-forwarded-host') || undefined,
       });
-      const verdict =
-        url === undefined
-          ? ({ ok: false, reason: 'bad_signature' } as const)
-          : verifyTwilioRequest(opts.authTokens, { url, signature, rawBody: raw });
-      if (!verdict.ok)
-        reject('forbidden', verdict.reason, 'signature does not match; check PUBLIC_URL and TWILIO_AUTH_TOKEN');
+    /** Counts, logs (rate-limited, never the signature or a secret) and answers the failure. */
+    const reject = (
+      reason: SignatureFailureReason,
+      check: { url?: string | undefined; urlsTried?: readonly string[]; message?: string } = { url: signedUrl() },
+    ): never => {
+      const message = check.message ?? SIGNATURE_FAILURES[reason].message;
+      deps.metrics.signatureFailure(reason);
+      failures.record({
+        reason,
+        url: check.url,
+        ...(check.urlsTried === undefined ? {} : { urlsTried: check.urlsTried }),
+        urlFrom,
+        remoteAddress: ctx.ip,
+        hint: message,
+      });
+      throw new ExporterError(SIGNATURE_FAILURES[reason].kind, message, reason);
+    };
+
+    if (!deps.readiness.isReady()) {
+      throw new ExporterError('not_ready', `not ready: ${deps.readiness.reasons().join('; ')}`);
+    }
+    if (basicCredentials.length > 0) {
+      const verdict = checkBasicAuth(ctx.get('authorization') || undefined, basicCredentials);
+      if (verdict === 'missing') reject('basic_auth_missing');
+      if (verdict === 'wrong') reject('basic_auth_wrong');
+    }
+    const signature = ctx.get('x-twilio-signature');
+    const signed = !opts.insecureAcceptUnsigned;
+    if (signed && signature === '') reject('missing_signature');
+    assertJsonContentType(ctx);
+    const raw = await readRawBody(ctx, opts.maxBodyBytes);
+    if (signed) {
+      const url = signedUrl();
+      if (url === undefined) reject('bad_signature', { url, message: NO_URL_MESSAGE });
+      else {
+        const verdict = verifyTwilioRequest(opts.authTokens, { url, signature, rawBody: raw });
+        if (!verdict.ok) {
+          const urlsTried = verdict.reason === 'bad_signature' ? signatureUrlVariants(url) : undefined;
+          reject(verdict.reason, { url, ...(urlsTried === undefined ? {} : { urlsTried }) });
+        }
+      }
     }
     ctx.status = 200;
     ctx.body = await deps.ingest.ingestBody(raw);

@@ -22,6 +22,11 @@ export class Readiness {
     return this.conditions.size === 0;
   }
 
+  /** The reason set under `key`, if it is set. */
+  reason(key: string): string | undefined {
+    return this.conditions.get(key);
+  }
+
   /** Human-readable reasons, in the order they were raised. */
   reasons(): string[] {
     return [...this.conditions.values()];

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { parseSimulateOptions, type RawSimulateOptions } from './options.js';
-import { maskUrl, type SimReport } from './report.js';
+import { maskUrl, signatureAdvice, type SimReport } from './report.js';
 import { simulate } from './simulate.js';
 
 const EXIT_CONFIG = 2;
@@ -25,7 +25,15 @@ export async function runSimulateCommand(raw: RawSimulateOptions): Promise<void>
     process.exitCode = EXIT_CONFIG;
     return;
   }
-  const { options, reportFile } = parsed;
+  const { options, reportFile, publicUrlFrom } = parsed;
+  // Said once, as soon as the answers show it (a long run need not be waited out).
+  let advised = false;
+  const adviseOnce = (r: SimReport) => {
+    const advice = advised ? undefined : signatureAdvice(r, options.publicUrl, publicUrlFrom);
+    if (advice === undefined) return;
+    advised = true;
+    process.stderr.write(`${advice}\n`);
+  };
   const stop = new AbortController();
   const onSigint = () => {
     process.stderr.write('simulate: stopping (Ctrl-C again to quit at once)\n');
@@ -34,16 +42,19 @@ export async function runSimulateCommand(raw: RawSimulateOptions): Promise<void>
   };
   process.on('SIGINT', onSigint);
   process.stderr.write(
-    `simulate: ${options.rate} calls/s for ${options.durationSeconds} s at speed ${options.speed} -> ${maskUrl(options.target)} (seed ${options.seed})\n`,
+    `simulate: ${options.rate} calls/s for ${options.durationSeconds} s at speed ${options.speed} -> ${maskUrl(options.target)}, signed for ${maskUrl(options.publicUrl)} (seed ${options.seed})\n`,
   );
   try {
     const report = await simulate(options, {
       signal: stop.signal,
-      onProgress: (r) =>
+      onProgress: (r) => {
         process.stderr.write(
           `simulate: ${r.calls.started} calls, ${r.events.deliveries} deliveries, ${r.events.undelivered} scheduled, answers ${JSON.stringify(r.http.byStatus)}\n`,
-        ),
+        );
+        adviseOnce(r);
+      },
     });
+    adviseOnce(report);
     const json = `${JSON.stringify(report, null, 2)}\n`;
     process.stdout.write(json);
     if (reportFile !== undefined) await writeFile(reportFile, json);

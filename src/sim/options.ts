@@ -1,6 +1,9 @@
 // `simulate` command-line options -> SimulateOptions, validated with zod; every problem is reported
 // at once. Token and public URL default to the exporter's own TWILIO_AUTH_TOKEN / PUBLIC_URL, the
-// target to the local exporter's webhook.
+// target to the local exporter's webhook, http://localhost:${PORT}${WEBHOOK_PATH}: the URL the README
+// gives the exporter as PUBLIC_URL, and the one an exporter without PUBLIC_URL rebuilds from the
+// request (Host: localhost:PORT), so the signature verifies either way. The signature covers the
+// public URL, which defaults to the target when neither --public-url nor PUBLIC_URL is given.
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_CONFERENCE_SHARE, type SimulateOptions } from './simulate.js';
@@ -30,13 +33,13 @@ export type RawSimulateOptions = Partial<
 export const SIMULATE_FLAGS: readonly (readonly [string, string])[] = [
   [
     '--target <url>',
-    'where to POST (default: the local exporter, http://127.0.0.1:${PORT:-8080}${WEBHOOK_PATH:-/events})',
+    'where to POST (default: the local exporter, http://localhost:${PORT:-8080}${WEBHOOK_PATH:-/events})',
   ],
   ['--duration <seconds>', 'wall-clock seconds during which new calls start (required)'],
   ['--token <token>', 'auth token to sign with (default: TWILIO_AUTH_TOKEN, its first entry)'],
   [
     '--public-url <url>',
-    'URL the signature covers, the sink destination as configured in Twilio (default: PUBLIC_URL, else --target)',
+    "URL the signature covers: the exporter's PUBLIC_URL, the sink destination as configured in Twilio (default: PUBLIC_URL, else --target)",
   ],
   [
     '--rate <calls_per_s>',
@@ -113,8 +116,12 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   maxWait: '--max-wait',
 };
 
+/** Where the signed (public) URL came from: --public-url, PUBLIC_URL, or the target. */
+export type PublicUrlSource = '--public-url' | 'PUBLIC_URL' | '--target';
+
 export type ParsedSimulateOptions =
-  { ok: true; options: SimulateOptions; reportFile: string | undefined } | { ok: false; problems: string[] };
+  | { ok: true; options: SimulateOptions; reportFile: string | undefined; publicUrlFrom: PublicUrlSource }
+  | { ok: false; problems: string[] };
 
 /** Options from the command line over defaults from `env`; problems name the flag, never a secret's value. */
 export function parseSimulateOptions(
@@ -122,7 +129,7 @@ export function parseSimulateOptions(
   env: Record<string, string | undefined>,
 ): ParsedSimulateOptions {
   const nonEmpty = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
-  const defaultTarget = `http://127.0.0.1:${nonEmpty(env['PORT']) ?? '8080'}${nonEmpty(env['WEBHOOK_PATH']) ?? '/events'}`;
+  const defaultTarget = `http://localhost:${nonEmpty(env['PORT']) ?? '8080'}${nonEmpty(env['WEBHOOK_PATH']) ?? '/events'}`;
   const target = raw.target ?? defaultTarget;
   const input = {
     ...raw,
@@ -130,7 +137,13 @@ export function parseSimulateOptions(
     token: raw.token ?? nonEmpty(env['TWILIO_AUTH_TOKEN']?.split(',')[0]) ?? '',
     publicUrl: raw.publicUrl ?? nonEmpty(env['PUBLIC_URL']) ?? target,
   };
-  const publicUrlIsTarget = raw.publicUrl === undefined && nonEmpty(env['PUBLIC_URL']) === undefined;
+  const publicUrlFrom: PublicUrlSource =
+    raw.publicUrl !== undefined
+      ? '--public-url'
+      : nonEmpty(env['PUBLIC_URL']) !== undefined
+        ? 'PUBLIC_URL'
+        : '--target';
+  const publicUrlIsTarget = publicUrlFrom === '--target';
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     return {
@@ -150,6 +163,7 @@ export function parseSimulateOptions(
   return {
     ok: true,
     reportFile: o.report,
+    publicUrlFrom,
     options: {
       target: o.target,
       token: o.token,

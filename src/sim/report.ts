@@ -15,6 +15,7 @@ import { CONFERENCE_TYPES_SENT } from './conference-events.js';
 import type { ParticipantPlan } from './conference-participant.js';
 import type { ConferencePlan } from './conference-plan.js';
 import type { Edge } from './model.js';
+import type { PublicUrlSource } from './options.js';
 import type { Delivery } from './schedule.js';
 import type { Answer } from './sender.js';
 
@@ -120,6 +121,35 @@ export function participantRole(p: Pick<ParticipantPlan, 'isCoach' | 'isModerato
 /** A URL with any `user:pass@` replaced, for printing. */
 export function maskUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1***@');
+}
+
+const SIGNED_URL_FROM: Readonly<Record<PublicUrlSource, string>> = {
+  '--public-url': 'given with --public-url',
+  PUBLIC_URL: 'PUBLIC_URL from the environment or .env',
+  '--target': 'the target, as neither --public-url nor PUBLIC_URL was given',
+};
+
+/**
+ * When more than half of the answered deliveries were refused with 403, the likely cause for stderr:
+ * the signature covers `signedUrl`, which must equal the URL the exporter verifies against (its
+ * PUBLIC_URL, else the URL it rebuilds from the request), or the token is not the exporter's.
+ */
+export function signatureAdvice(
+  report: Pick<SimReport, 'http'>,
+  signedUrl: string,
+  from: PublicUrlSource,
+): string | undefined {
+  const answered = Object.entries(report.http.byStatus)
+    .filter(([status]) => /^\d{3}$/.test(status))
+    .reduce((n, [, count]) => n + count, 0);
+  const refused = report.http.byStatus['403'] ?? 0;
+  if (answered === 0 || refused * 2 <= answered) return undefined;
+  return [
+    `simulate: ${refused} of ${answered} answered deliveries (${Math.round((100 * refused) / answered)} %) were refused with 403: the exporter did not verify their signature.`,
+    `  The simulator signed ${maskUrl(signedUrl)} (${SIGNED_URL_FROM[from]}).`,
+    '  The exporter verifies against its own PUBLIC_URL or, without one, the URL it rebuilds from the request (Host header and path; X-Forwarded-Proto/Host with TRUST_PROXY=true). The two must match exactly: scheme, host (localhost is not 127.0.0.1), port and path.',
+    "  Pass --public-url with the exporter's PUBLIC_URL, and check that --token (default TWILIO_AUTH_TOKEN) is the exporter's TWILIO_AUTH_TOKEN: a wrong token is refused the same way.",
+  ].join('\n');
 }
 
 function bump(record: Record<string, number>, key: string, by = 1): void {

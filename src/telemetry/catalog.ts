@@ -27,8 +27,11 @@ export interface MetricDef {
 /** Label values of a metric, typed by its catalog row. */
 export type LabelsOf<D extends MetricDef> = { [K in D['labels'][number]]: string };
 
-/** Status codes the webhook can answer (DESIGN section 3); 408 is node's own answer to a client too slow to send its request. */
-export const WEBHOOK_CODES = ['200', '400', '401', '403', '404', '405', '408', '413', '415', '500', '503'] as const;
+/**
+ * Status codes requests to WEBHOOK_PATH can be answered (DESIGN section 3); 408 is node's own answer to a
+ * client too slow to send its request. No 404: unknown paths are answered so but not counted.
+ */
+export const WEBHOOK_CODES = ['200', '400', '401', '403', '405', '408', '413', '415', '500', '503'] as const;
 export const EVENT_OUTCOMES = ['accepted', 'duplicate', 'invalid', 'unknown_type'] as const;
 export type EventOutcome = (typeof EVENT_OUTCOMES)[number];
 export const SIGNATURE_FAILURE_REASONS = [
@@ -92,19 +95,20 @@ export const SELF_METRICS = {
     name: `${SELF}webhook_requests_total`,
     kind: 'counter',
     unit: '{request}',
-    help: 'Webhook requests answered, by HTTP status code.',
+    help: 'Requests to WEBHOOK_PATH answered, by HTTP status code; /healthz, /readyz and other paths are not counted.',
     labels: ['code'],
     preset: { code: WEBHOOK_CODES },
-    source: 'every POST to WEBHOOK_PATH (and other paths on the webhook port)',
+    source:
+      'every request to WEBHOOK_PATH (a method other than POST is 405), and 408 for a connection whose request headers never arrived',
   },
   webhookDuration: {
     name: `${SELF}webhook_request_duration_seconds`,
     kind: 'histogram',
     unit: 's',
-    help: 'Time from request start to answer on the webhook port, by HTTP status code.',
+    help: 'Time from request start to answer for requests to WEBHOOK_PATH, by HTTP status code; /healthz, /readyz and other paths are not counted.',
     labels: ['code'],
     buckets: REQUEST_SECONDS,
-    source: 'webhook port, measured by the exporter',
+    source: 'requests to WEBHOOK_PATH, measured by the exporter',
   },
   events: {
     name: `${SELF}events_total`,

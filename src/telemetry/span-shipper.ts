@@ -11,6 +11,8 @@
 // With a shared store (several replicas) only the holder of a lease drains (`mayDrain`), so that each
 // entry is exported once while nobody crashes; another replica takes over when the holder stops
 // renewing it. In-process stores pass no `mayDrain`: their one process always drains.
+// One-shot commands (`replay`) use `drainOrFail`, which stops at the first failed attempt instead of
+// backing off, and read `stats()` to say what became of the spans.
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
@@ -41,6 +43,32 @@ export interface SpanShipperOptions {
 
 type Outcome = 'ok' | 'retry';
 
+/** Why the last export attempt failed, as the OTLP/HTTP exporter reported it. */
+export interface ExportFailure {
+  /** A network error code (ECONNREFUSED, ENOTFOUND, ...), or the HTTP status the backend answered. */
+  code: string | number | undefined;
+  message: string;
+}
+
+/** What `drainOrFail` left behind. */
+export type DrainOutcome =
+  | { state: 'drained' }
+  /** An export attempt (or the outbox itself) failed; the spans wait in the outbox. */
+  | { state: 'failing'; waitingSpans: number; failure: ExportFailure }
+  /** A shared outbox drained by another replica (it holds the lease, or traces are off here). */
+  | { state: 'elsewhere'; waitingSpans: number };
+
+/** Spans by what became of them, since this shipper was built. */
+export interface ShipperStats {
+  exported: number;
+  /** Quarantined (refused outright) or given up: gone, counted in spans_dropped_total. */
+  dropped: number;
+  /** Traces off: emptied from an in-process outbox without an export attempt. */
+  discarded: number;
+  /** Export attempts that failed in a way that is retried (network, 5xx, 429, timeouts) or an outbox failure. */
+  failedAttempts: number;
+}
+
 export class SpanShipper {
   private running: Promise<void> | undefined;
   private again = false;
@@ -50,6 +78,8 @@ export class SpanShipper {
   /** The last drain found the lease with another replica: the outbox is not ours to flush. */
   private leaseElsewhere = false;
   private readonly maxBatch: number;
+  private readonly counts: ShipperStats = { exported: 0, dropped: 0, discarded: 0, failedAttempts: 0 };
+  private lastFailure: ExportFailure | undefined;
 
   constructor(private readonly opts: SpanShipperOptions) {
     this.maxBatch = opts.maxBatchSpans ?? 512;
@@ -64,7 +94,11 @@ export class SpanShipper {
     }
     this.running = this.drain()
       // The outbox itself failed (a shared store out of reach): try again later, with the same backoff.
-      .catch(() => this.scheduleRetry(false))
+      .catch((err: unknown) => {
+        this.counts.failedAttempts++;
+        this.lastFailure = { code: undefined, message: `the span outbox failed: ${describeError(err)}` };
+        this.scheduleRetry(false);
+      })
       .finally(() => {
         this.running = undefined;
         if (this.again) {
@@ -80,6 +114,8 @@ export class SpanShipper {
     for (;;) {
       const { entries, spans } = await this.opts.outbox.size();
       if (entries === 0 || this.leaseElsewhere) return;
+      // Nothing drains a stopped shipper: waiting out the timeout would only delay the caller.
+      if (this.stopped) throw new Error(`trace export stopped with ${spans} spans waiting`);
       if (Date.now() - started > timeoutMs) {
         throw new Error(`trace export did not drain within ${timeoutMs} ms (${spans} spans waiting)`);
       }
@@ -91,6 +127,49 @@ export class SpanShipper {
       await (this.running ?? Promise.resolve());
       await new Promise((r) => setTimeout(r, this.attempts === 0 ? 1 : 50));
     }
+  }
+
+  /**
+   * For one-shot commands (`replay`): drains the outbox like `flush`, but where `flush` would back off
+   * and try again, stops at the first export attempt that fails (the OTLP/HTTP exporter has by then
+   * retried within its own OTEL_EXPORTER_OTLP_TIMEOUT, 10 s by default) and says why. Entries that
+   * were not exported stay in the outbox. An attempt already under way when this is called counts.
+   */
+  async drainOrFail(): Promise<DrainOutcome> {
+    const failuresBefore = this.counts.failedAttempts;
+    for (;;) {
+      const { entries, spans } = await this.opts.outbox.size();
+      if (entries === 0) return { state: 'drained' };
+      // Traces off on a shared outbox: the replicas that export traces drain it, not this one.
+      const notOurs = this.opts.exporter === undefined && this.opts.mayDrain !== undefined;
+      if (this.leaseElsewhere || notOurs) return { state: 'elsewhere', waitingSpans: spans };
+      if (this.counts.failedAttempts > failuresBefore) {
+        return {
+          state: 'failing',
+          waitingSpans: spans,
+          failure: this.lastFailure ?? { code: undefined, message: 'export failed' },
+        };
+      }
+      if (this.stopped) {
+        return {
+          state: 'failing',
+          waitingSpans: spans,
+          failure: { code: undefined, message: 'the shipper was stopped' },
+        };
+      }
+      if (this.timer !== undefined) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+      this.notify();
+      await (this.running ?? Promise.resolve());
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  /** Spans exported, dropped and discarded so far, and failed attempts. */
+  stats(): ShipperStats {
+    return { ...this.counts };
   }
 
   stop(): Promise<void> {
@@ -139,6 +218,7 @@ export class SpanShipper {
       if (entries.length === 0) return;
       const outcome = await this.ship(exporter, entries);
       if (outcome === 'retry') {
+        this.counts.failedAttempts++;
         await this.giveUpExpired(entries);
         this.scheduleRetry();
         return;
@@ -153,6 +233,7 @@ export class SpanShipper {
       const entries = await this.opts.outbox.peek(this.maxBatch);
       if (entries.length === 0) return;
       await this.opts.outbox.ack(entries.map((e) => e.seq));
+      this.counts.discarded += entries.reduce((n, e) => n + e.spans.length, 0);
     }
   }
 
@@ -161,10 +242,13 @@ export class SpanShipper {
     const result = await exportOnce(exporter, spans);
     if (result.code === ExportResultCode.SUCCESS) {
       await this.opts.outbox.ack(entries.map((e) => e.seq));
+      this.counts.exported += spans.length;
+      this.lastFailure = undefined;
       this.opts.onExported?.(spans.length);
       return 'ok';
     }
     const status = statusOf(result);
+    this.lastFailure = failureOf(result, status);
     this.opts.onExportFailure(status);
     if (!isPermanent(status)) return 'retry';
     if (entries.length > 1) {
@@ -175,6 +259,7 @@ export class SpanShipper {
     const [entry] = entries;
     if (entry !== undefined) {
       await this.opts.outbox.ack([entry.seq]);
+      this.counts.dropped += entry.spans.length;
       this.opts.onDropped('rejected', entry.spans.length, `backend refused the entry with status ${status ?? '?'}`);
     }
     return 'ok';
@@ -187,6 +272,7 @@ export class SpanShipper {
     if (expired.length === 0) return;
     await this.opts.outbox.ack(expired.map((e) => e.seq));
     const spans = expired.reduce((n, e) => n + e.spans.length, 0);
+    this.counts.dropped += spans;
     this.opts.onDropped(
       'gave_up',
       spans,
@@ -223,6 +309,23 @@ function exportOnce(exporter: SpanExporter, spans: Parameters<SpanExporter['expo
 function statusOf(result: ExportResult): number | undefined {
   const code: unknown = result.error !== undefined && 'code' in result.error ? result.error.code : undefined;
   return typeof code === 'number' ? code : undefined;
+}
+
+/** The failure as the exporter reported it: a network error's code and message, or the HTTP status. */
+function failureOf(result: ExportResult, status: number | undefined): ExportFailure {
+  const error = result.error;
+  if (error === undefined) return { code: status, message: 'export failed' };
+  const code: unknown = 'code' in error ? error.code : undefined;
+  return { code: typeof code === 'string' ? code : status, message: describeError(error) };
+}
+
+/** An error's message; a connection to a name with several addresses (localhost) fails with an AggregateError and no message of its own. */
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (err.message !== '') return err.message;
+  if (err instanceof AggregateError && err.errors.length > 0) return err.errors.map(describeError).join('; ');
+  const code: unknown = 'code' in err ? err.code : undefined;
+  return typeof code === 'string' ? code : err.name;
 }
 
 /** 4xx other than 408 (timeout) and 429 (rate limit) will fail the same way again. */

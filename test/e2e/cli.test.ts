@@ -1,7 +1,8 @@
 // The BUILT command line (node dist/main.js) as a child process: check-config's exit codes and what it
-// prints (never a secret), `serve` without a token (starts, not ready, 503, tells the operator, exits 0
-// on SIGTERM), and `serve` with a token (accepts a signed fixture, counts it on /metrics, and finishes a
-// request that is in flight when SIGTERM arrives).
+// prints (never a secret), a mistyped command (unknown, with a suggestion, not swallowed by the default
+// command), `serve` without a token (starts, not ready, 503, tells the operator, exits 0 on SIGTERM), and
+// `serve` with a token (accepts a signed fixture, counts it on /metrics, and finishes a request that is
+// in flight when SIGTERM arrives).
 import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import assert from '../support/assert.js';
 import { request } from 'node:http';
@@ -64,6 +65,59 @@ describe('check-config', () => {
     assert.ok(!r.stdout.includes('configuration OK'));
   });
 
+  test('no TWILIO_AUTH_TOKEN is a problem (every delivery would get 503): exit 2, no "configuration OK"', () => {
+    const r = runCli(['check-config'], { PUBLIC_URL: 'https://hooks.example.com/events' });
+    assert.equal(r.status, 2, `${r.stdout}\n${r.stderr}`);
+    assert.match(
+      r.stderr,
+      /TWILIO_AUTH_TOKEN is not set: every delivery will be answered 503 \(Twilio keeps retrying\) until it is/,
+    );
+    assert.ok(!r.stdout.includes('configuration OK'), r.stdout);
+  });
+
+  test('INSECURE_ACCEPT_UNSIGNED=true without a token passes with a loud warning; no PUBLIC_URL is a warning', () => {
+    const insecure = runCli(['check-config'], { INSECURE_ACCEPT_UNSIGNED: 'true' });
+    assert.equal(insecure.status, 0, insecure.stderr);
+    assert.match(insecure.stderr, /warning: INSECURE_ACCEPT_UNSIGNED=true: the webhook accepts UNSIGNED requests/);
+    assert.match(insecure.stdout, /configuration OK \(1 warning on stderr\)/);
+    const noPublicUrl = runCli(['check-config'], { TWILIO_AUTH_TOKEN: TOKEN });
+    assert.equal(noPublicUrl.status, 0, noPublicUrl.stderr);
+    assert.match(noPublicUrl.stderr, /warning: PUBLIC_URL is not set: the signed URL is rebuilt from each request/);
+    assert.match(noPublicUrl.stdout, /configuration OK/);
+  });
+
+  test('the trace export, outbox and metrics export settings are shown, their secrets masked', () => {
+    const r = runCli(['check-config'], {
+      TWILIO_AUTH_TOKEN: TOKEN,
+      PUBLIC_URL: 'https://hooks.example.com/events',
+      STORE_URL: 'redis://:redis-pw-31f@redis.internal:6380/2',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otlp-user:otlp-pw-8c2@otlp.example.com:4318',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-honeycomb-team=hc-key-55a,authorization=Bearer%20tok-9d0',
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      OTEL_METRICS_EXPORTER: 'prometheus,otlp',
+      TRACE_QUEUE_MAX_SPANS: '5000',
+      TRACE_EXPORT_GIVE_UP_SECONDS: '600',
+      OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '3000',
+    });
+    const output = `${r.stdout}\n${r.stderr}`;
+    assert.equal(r.status, 0, output);
+    const shown = JSON.parse(r.stdout.slice(0, r.stdout.lastIndexOf('}') + 1)) as Record<string, unknown>;
+    assert.equal(shown['traces'], 'otlp http/json');
+    assert.equal(shown['tracesEndpoint'], 'https://***:***@otlp.example.com:4318/v1/traces');
+    assert.equal(shown['tracesHeaders'], 'x-honeycomb-team=***, authorization=***');
+    assert.equal(shown['tracesTimeoutMs'], 3000);
+    assert.equal(shown['traceQueueMaxSpans'], 5000);
+    assert.equal(shown['traceExportGiveUpSeconds'], 600);
+    assert.equal(shown['traceExportRetryInitialMs'], 1000);
+    assert.equal(shown['metricsExporters'], 'prometheus,otlp');
+    assert.equal(shown['otlpMetricsEndpoint'], 'https://***:***@otlp.example.com:4318/v1/metrics');
+    assert.equal(shown['store'], 'shared redis://:***@redis.internal:6380/2 (key prefix vie:)');
+    for (const secret of [TOKEN, 'redis-pw-31f', 'otlp-user', 'otlp-pw-8c2', 'hc-key-55a', 'tok-9d0'])
+      assert.ok(!output.includes(secret), `the output prints ${secret}:\n${output}`);
+    const off = runCli(['check-config'], { TWILIO_AUTH_TOKEN: TOKEN, OTEL_TRACES_EXPORTER: 'none' });
+    assert.match(off.stdout, /"traces": "off \(OTEL_TRACES_EXPORTER=none\)"/);
+  });
+
   test('a good environment exits 0, prints "configuration OK" and no secret', () => {
     const r = runCli(['check-config'], {
       PORT: '8081',
@@ -75,6 +129,28 @@ describe('check-config', () => {
     assert.match(r.stdout, /configuration OK/);
     for (const secret of [TOKEN, BASIC_PASSWORD])
       assert.ok(!output.includes(secret), `the output prints a secret:\n${output}`);
+  });
+});
+
+describe('a mistyped command', () => {
+  for (const [args, name, suggestion] of [
+    [['srve'], 'srve', 'serve'],
+    [['replya', 'x'], 'replya', 'replay'],
+  ] as const) {
+    test(`\`${args.join(' ')}\` is an unknown command with a suggestion and the list of commands, exit 2`, () => {
+      const r = runCli(args, { TWILIO_AUTH_TOKEN: TOKEN });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`^error: unknown command '${name}' \\(Did you mean ${suggestion}\\?\\)`));
+      for (const command of ['serve (default)', 'replay', 'check-config', 'simulate'])
+        assert.ok(r.stderr.includes(`\n  ${command} `), `lists ${command}:\n${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /too many arguments/);
+      assert.equal(r.stdout, '');
+    });
+  }
+
+  test('with no command at all, serve still runs (the default command)', async () => {
+    const child = await spawnExporter({ args: [], env: { LOG_LEVEL: 'warn' }, waitUntil: 'listening' });
+    await child.kill();
   });
 });
 

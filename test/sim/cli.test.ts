@@ -1,5 +1,7 @@
 // The BUILT `simulate` subcommand (node dist/main.js simulate) against an in-process exporter:
-// exit code 0 and the JSON report on stdout; invalid options exit 2 naming every problem at once.
+// exit code 0 and the JSON report on stdout; invalid options exit 2 naming every problem at once; when
+// most answers are 403 it says which URL it signed and what must match. And the README's load-test
+// line against an exporter started as the README's curl section starts it.
 import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import assert from '../support/assert.js';
 import { spawn } from 'node:child_process';
@@ -7,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SimReport } from '../../src/sim/report.js';
-import { ensureBuilt, MAIN_JS, runCli } from '../support/child.js';
+import { ensureBuilt, freePort, MAIN_JS, runCli, runCliAsync, spawnExporter } from '../support/child.js';
 import { startExporter, TEST_TOKEN, type Harness } from '../support/harness.js';
 import { sampleSum } from '../support/prom.js';
 
@@ -130,6 +132,16 @@ describe('simulate subcommand', () => {
     const report = JSON.parse(run.stdout) as SimReport;
     assert.deepEqual(Object.keys(report.http.byStatus), ['403']);
     assert.equal(report.events.delivered, 0);
+    // The likely causes, once: the URL signed (here the target) and the token.
+    const answered = report.http.byStatus['403'] ?? 0;
+    assert.ok(
+      run.stderr.includes(
+        `simulate: ${answered} of ${answered} answered deliveries (100 %) were refused with 403: the exporter did not verify their signature.\n  The simulator signed ${h.webhookUrl} (the target, as neither --public-url nor PUBLIC_URL was given).`,
+      ),
+      run.stderr,
+    );
+    assert.match(run.stderr, /check that --token .* is the exporter's TWILIO_AUTH_TOKEN/);
+    assert.equal(run.stderr.match(/were refused with 403/g)?.length, 1);
   });
 
   test('invalid options exit 2 and name every problem at once', () => {
@@ -153,5 +165,74 @@ describe('simulate subcommand', () => {
     for (const flag of ['--duration', '--token', '--rate', '--bad-share', '--conference-share', '--speed', '--target'])
       assert.match(r.stderr, new RegExp(`${flag}:`), flag);
     assert.equal(r.stdout, '');
+  });
+});
+
+describe("the README's load-test line against the exporter of the README's curl section", () => {
+  // README: `TWILIO_AUTH_TOKEN=my-test-token PUBLIC_URL=http://localhost:8080/events npm start`, then in
+  // another shell (no PUBLIC_URL there) `npm run simulate -- --duration 60 --rate 20 --speed 60 --token
+  // my-test-token`. Here on a free port (PORT tells the simulator, as 8080 is its default), shorter.
+  let cwd: string;
+  let port: number;
+  let child: Awaited<ReturnType<typeof spawnExporter>> | undefined;
+
+  beforeAll(async () => {
+    cwd = mkdtempSync(join(tmpdir(), 'vie-sim-readme-'));
+    port = await freePort();
+    child = await spawnExporter({
+      env: {
+        PORT: String(port),
+        TWILIO_AUTH_TOKEN: 'my-test-token',
+        PUBLIC_URL: `http://localhost:${port}/events`,
+        LOG_LEVEL: 'warn',
+        OTEL_TRACES_EXPORTER: 'none',
+      },
+    });
+  });
+  afterAll(async () => {
+    await child?.kill();
+    rmSync(cwd, { recursive: true, force: true });
+  });
+
+  test('every delivery is answered 200', async () => {
+    const run = await runCliAsync(
+      ['simulate', '--duration', '1', '--rate', '20', '--speed', '6000', '--token', 'my-test-token'],
+      { PORT: String(port) },
+      cwd,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as SimReport;
+    assert.ok(report.events.deliveries > 20);
+    assert.deepEqual(report.http.byStatus, { '200': report.events.deliveries });
+    assert.match(run.stderr, new RegExp(`signed for http://localhost:${port}/events`));
+  });
+
+  test('signing another spelling of the URL (127.0.0.1 for localhost) is refused, and the advice says what was signed', async () => {
+    const run = await runCliAsync(
+      [
+        'simulate',
+        '--target',
+        `http://127.0.0.1:${port}/events`,
+        '--duration',
+        '0.2',
+        '--rate',
+        '20',
+        '--speed',
+        '6000',
+        '--token',
+        'my-test-token',
+      ],
+      {},
+      cwd,
+    );
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(Object.keys((JSON.parse(run.stdout) as SimReport).http.byStatus), ['403']);
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `The simulator signed http://127\\.0\\.0\\.1:${port}/events \\(the target, as neither --public-url nor PUBLIC_URL was given\\)`,
+      ),
+    );
+    assert.match(run.stderr, /localhost is not 127\.0\.0\.1/);
   });
 });

@@ -150,7 +150,7 @@ export interface ChildExporter {
 }
 
 export interface SpawnOptions {
-  /** Extra environment (the child gets only PATH, HOME and these, plus its ports and DATA_DIR). */
+  /** Extra environment (the child gets only PATH, HOME and these, plus its ports and DATA_DIR; PORT here is used). */
   env?: Record<string, string>;
   args?: string[];
   /** 'ready': /readyz answers 200; 'listening': /healthz answers 200 (for a child that stays not ready). */
@@ -181,7 +181,8 @@ function tail(cap: number): { push(chunk: Buffer): void; text(): string } {
  */
 export async function spawnExporter(opts: SpawnOptions = {}): Promise<ChildExporter> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vie-child-'));
-  const port = await freePort();
+  // A PORT in opts.env is used (a PUBLIC_URL naming the port must be known before the child starts).
+  const port = opts.env?.['PORT'] !== undefined ? Number(opts.env['PORT']) : await freePort();
   let metricsPort = await freePort();
   while (metricsPort === port) metricsPort = await freePort();
   const env: Record<string, string> = {
@@ -346,4 +347,47 @@ export function logLines(stdout: string): Record<string, unknown>[] {
     }
   }
   return lines;
+}
+
+export interface AsyncCliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Wall time from spawn to exit. */
+  ms: number;
+}
+
+/**
+ * Runs `node dist/main.js ...args` without blocking this process's event loop (so servers in this
+ * process, such as an OTLP receiver or an in-process exporter, keep answering), with only `env` (plus
+ * PATH/HOME) in `cwd`. SIGKILLs it and rejects after `timeoutMs`.
+ */
+export function runCliAsync(
+  args: readonly string[],
+  env: Record<string, string>,
+  cwd: string,
+  timeoutMs = 30_000,
+): Promise<AsyncCliResult> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, [MAIN_JS, ...args], {
+      cwd,
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? cwd, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${args.join(' ')} did not finish in ${timeoutMs} ms:\n${stderr}\n${stdout}`));
+    }, timeoutMs);
+    // 'close', not 'exit': all of stdout and stderr has been read by then.
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
 }

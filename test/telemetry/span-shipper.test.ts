@@ -190,3 +190,63 @@ test('traces switched off: an in-process outbox is emptied, a shared one (draine
   assert.equal(asked, 0, 'does not even take the drain lease');
   await shared.shipper.stop();
 });
+
+test('drainOrFail (replay) stops at the first failed attempt instead of backing off, says why, and leaves the entries in the outbox', async () => {
+  let refuse = true;
+  const b = backend(() => (refuse ? 503 : 200));
+  const { counts, store, shipper, put } = rig(b);
+  await put(span(1), span(2));
+  await put(span(3));
+  const failed = await shipper.drainOrFail();
+  assert.deepEqual(failed, { state: 'failing', waitingSpans: 3, failure: { code: 503, message: 'status 503' } });
+  assert.equal(b.received.length, 1, 'one attempt, no retries');
+  assert.equal(counts.gave_up, 0);
+  assert.deepEqual(await store.size(), { entries: 2, spans: 3 });
+  refuse = false;
+  assert.deepEqual(await shipper.drainOrFail(), { state: 'drained' });
+  assert.deepEqual(shipper.stats(), { exported: 3, dropped: 0, discarded: 0, failedAttempts: 1 });
+  await shipper.shutdown();
+});
+
+test('drainOrFail reports a network error by its code and message (an AggregateError from a name with two addresses too)', async () => {
+  const refused = Object.assign(
+    new AggregateError(
+      [new Error('connect ECONNREFUSED ::1:4318'), new Error('connect ECONNREFUSED 127.0.0.1:4318')],
+      '',
+    ),
+    { code: 'ECONNREFUSED' },
+  );
+  const exporter: SpanExporter = {
+    export: (_spans, done) => done({ code: ExportResultCode.FAILED, error: refused }),
+    shutdown: () => Promise.resolve(),
+  };
+  const { shipper, put } = rig(exporter);
+  await put(span(1));
+  assert.deepEqual(await shipper.drainOrFail(), {
+    state: 'failing',
+    waitingSpans: 1,
+    failure: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED ::1:4318; connect ECONNREFUSED 127.0.0.1:4318' },
+  });
+  await shipper.shutdown();
+});
+
+test('drainOrFail with traces off empties an in-process outbox (counted as discarded) and leaves a shared one to the replicas', async () => {
+  const own = rig(undefined);
+  await own.put(span(1), span(2));
+  assert.deepEqual(await own.shipper.drainOrFail(), { state: 'drained' });
+  assert.equal(own.shipper.stats().discarded, 2);
+  const shared = rig(undefined, { mayDrain: () => Promise.resolve(true) });
+  await shared.put(span(3));
+  assert.deepEqual(await shared.shipper.drainOrFail(), { state: 'elsewhere', waitingSpans: 1 });
+  assert.deepEqual(await shared.store.size(), { entries: 1, spans: 1 });
+});
+
+test('flush on a stopped shipper fails at once instead of waiting out its timeout', async () => {
+  const b = backend(() => 503);
+  const { shipper, put } = rig(b);
+  await put(span(1));
+  await shipper.stop();
+  const started = Date.now();
+  await assert.rejects(shipper.flush(60_000), /stopped with 1 spans waiting/);
+  assert.ok(Date.now() - started < 5_000);
+});
