@@ -163,6 +163,12 @@ export class SpanShipper {
       }
       this.notify();
       await (this.running ?? Promise.resolve());
+      // A failed attempt left a backoff timer; it must not start a second attempt before the check
+      // above sees the failure (a 1 ms backoff can fire before setImmediate on a loaded machine).
+      if (this.counts.failedAttempts > failuresBefore && this.timer !== undefined) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
       await new Promise((r) => setImmediate(r));
     }
   }
