@@ -11,10 +11,17 @@
 import { afterAll, beforeAll, test } from '@jest/globals';
 import assert from '../support/assert.js';
 import { callSid, eventId, gatewayMetric, sdkEvent, sdkMetric } from '../support/events.js';
-import { conferenceEvents, participantSummaryEvent, THREE_LEGS } from '../support/conference-events.js';
+import {
+  conferenceSid,
+  conferenceSummary,
+  participantSummary,
+  threeLegConference,
+  type ConferenceSummaryOptions,
+} from '../support/conference-traffic.js';
 import { loadFixtureEvents } from '../support/fixtures.js';
 import { startExporter, type Harness } from '../support/harness.js';
 import { parseSamples } from '../support/prom.js';
+import { T0 } from '../support/span-tree.js';
 import {
   INSTALL_HINT,
   prometheusAvailable,
@@ -88,41 +95,47 @@ function withPdd(ms: number): (data: Record<string, unknown>) => void {
 }
 
 /**
- * 12 conferences finalised per round (each with its complete summary and every leg): 6 of three legs
- * (carrier customer, client agent added through the API, SIP coach), 3 that never started (one leg,
- * start_failure), 3 of two legs; 4 tagged quality_warnings and high_jitter.
+ * 12 conferences finalised per round (each with its complete summary and every leg it counts), from
+ * threeLegConference (carrier customer, client agent added through the API, SIP supervisor coaching):
+ * 6 of all three legs, 3 that never started (the customer alone, start_failure), 3 of customer and
+ * agent; 4 tagged quality_warnings and high_jitter.
  */
 function conferences(r: number): Event[] {
   const out: Event[] = [];
-  const { customer, agent } = THREE_LEGS;
   for (let i = 0; i < 12; i++) {
-    const name = `ops-conf-${r}-${i}`;
+    const c = threeLegConference(`ops-conf-${r}-${i}`, i * 60_000);
+    const [customer, agent] = c.participants;
+    const complete = (uniqueParticipants: number, opts: ConferenceSummaryOptions) =>
+      conferenceSummary(c.sid, 'complete', { create: c.start, end: c.end, uniqueParticipants, ...opts });
     const quality = i % 3 === 0 ? { tags: ['quality_warnings', 'high_jitter'] } : {};
     if (i % 4 === 3) {
       out.push(
-        ...conferenceEvents(
-          name,
-          { customer: customer ?? {} },
-          {
-            status: 'not_started',
-            tags: ['start_failure', 'no_concurrent_participants'],
-            durationSeconds: 30,
-            startMinute: i,
-          },
-        ),
+        customer,
+        complete(1, {
+          end: c.start + 30_000,
+          status: 'not_started',
+          tags: ['start_failure', 'no_concurrent_participants'],
+        }),
       );
     } else if (i % 4 === 2) {
-      out.push(
-        ...conferenceEvents(name, { customer: customer ?? {}, agent: agent ?? {} }, { ...quality, startMinute: i }),
-      );
+      out.push(customer, agent, complete(2, quality));
     } else {
-      out.push(
-        ...conferenceEvents(name, THREE_LEGS, { ...quality, endReason: 'conference_ended_via_api', startMinute: i }),
-      );
+      out.push(...c.participants, complete(3, { ...quality, endReason: 'conference_ended_via_api' }));
     }
   }
   // A leg whose summary comes after its conference was finalised (previous round): a late participant.
-  if (r > 0) out.push(participantSummaryEvent(`ops-conf-${r - 1}-0`, 'late-agent', { callType: 'client' }));
+  if (r > 0) {
+    const name = `ops-conf-${r - 1}-0`;
+    const join = T0 + 60_000;
+    out.push(
+      participantSummary(conferenceSid(name), {
+        name: `${name}-late-agent`,
+        join,
+        leave: join + 240_000,
+        callType: 'client',
+      }),
+    );
+  }
   return out;
 }
 

@@ -1,8 +1,9 @@
-// Coherent conferences for tests: Twilio's published Conference Insights examples (the fixtures in
-// test/fixtures/conference-summary and conference-participant-summary, see test/fixtures/README.md)
-// moved to chosen sids and one timeline, with fresh CloudEvent ids. A conference has legs; each leg is
-// a call of its own (CallSid), so the call's events and summaries can be sent too, from the call
-// builders of span-tree.ts, and the two traces linked.
+// The tests' one builder of conference CloudEvents (metrics, traces, ops queries): Twilio's published
+// Conference Insights examples (the fixtures in test/fixtures/conference-summary and
+// conference-participant-summary, see test/fixtures/README.md) moved to chosen sids and one timeline,
+// with fresh CloudEvent ids. A conference has legs; each leg is a call of its own (CallSid), so the
+// call's events and summaries can be sent too, from the call builders of span-tree.ts, and the two
+// traces linked.
 import { createHash } from 'node:crypto';
 import { ACCOUNT_SID, callSid, eventId } from './events.js';
 import { loadFixtureEvents } from './fixtures.js';

@@ -5,13 +5,7 @@
 import { test } from '@jest/globals';
 import assert from '../support/assert.js';
 import { ManualClock } from '../../src/clock.js';
-import {
-  conferenceEvents,
-  conferenceSummaryEvent,
-  participantSummaryEvent,
-  THREE_LEGS,
-} from '../support/conference-events.js';
-import { eventId } from '../support/events.js';
+import { participantSummary, threeLegConference, withFreshId } from '../support/conference-traffic.js';
 import { loadFixtureEvents } from '../support/fixtures.js';
 import { startExporter, type Harness } from '../support/harness.js';
 import { parseSamples, sampleSum, sampleValue } from '../support/prom.js';
@@ -22,8 +16,6 @@ async function post(h: Harness, ...events: Event[]): Promise<void> {
   const res = await h.post(events);
   assert.equal(res.status, 200, JSON.stringify(res.json));
 }
-
-const withNewId = (e: Event): Event => ({ ...e, id: eventId('redelivery') });
 
 async function counts(h: Harness) {
   const samples = parseSamples(await h.scrape());
@@ -41,10 +33,11 @@ async function counts(h: Harness) {
 test('a three-leg conference counts once, when its complete summary and all three legs are in; redeliveries under new ids count nothing', async () => {
   const h = await startExporter();
   try {
-    const [customer, agent, supervisor, complete] = conferenceEvents('webhook-3-legs');
-    assert.ok(customer && agent && supervisor && complete);
+    const conf = threeLegConference('webhook-3-legs');
+    const [customer, agent, supervisor] = conf.participants;
+    const { complete } = conf;
     // Out of order: a leg, the partial summary, the complete summary, then the last two legs.
-    await post(h, customer, conferenceSummaryEvent('webhook-3-legs', { stage: 'partial' }));
+    await post(h, customer, conf.partial);
     assert.equal((await counts(h)).conferences, 0);
     await post(h, complete, agent);
     let c = await counts(h);
@@ -71,21 +64,22 @@ test('a three-leg conference counts once, when its complete summary and all thre
       }),
       1,
     );
-    // The agent's inbound stream: MOS 3.2, jitter 45 ms, loss 6 %.
+    // The agent's inbound stream (the home-office agent of threeLegConference): MOS 3.61, jitter 31.5 ms,
+    // loss 2.5 %; dialled out through the API, it waited the published example's 965 ms in the queue.
     const agentStream = { call_type: 'client', stream_direction: 'inbound' };
-    assert.equal(sampleValue(c.samples, 'twilio_voice_conference_participant_mos_sum', agentStream), 3.2);
-    assert.equal(sampleValue(c.samples, 'twilio_voice_conference_participant_jitter_seconds_sum', agentStream), 0.045);
+    assert.equal(sampleValue(c.samples, 'twilio_voice_conference_participant_mos_sum', agentStream), 3.61);
+    assert.equal(sampleValue(c.samples, 'twilio_voice_conference_participant_jitter_seconds_sum', agentStream), 0.0315);
     assert.equal(
       sampleValue(c.samples, 'twilio_voice_conference_participant_packet_loss_ratio_sum', agentStream),
-      0.06,
+      0.025,
     );
     assert.equal(
       sampleValue(c.samples, 'twilio_voice_conference_participant_queue_time_seconds_sum', { call_type: 'client' }),
-      1.5,
+      0.965,
     );
 
     // Twilio sends the complete summary and a leg again under new CloudEvent ids, and repeats one as is.
-    await post(h, withNewId(complete), withNewId(agent));
+    await post(h, withFreshId(complete), withFreshId(agent));
     await post(h, customer);
     c = await counts(h);
     assert.equal(c.conferences, 1);
@@ -98,7 +92,13 @@ test('a three-leg conference counts once, when its complete summary and all thre
     // A fourth leg Twilio summarises after the conference was finalised: counted as a participant, late.
     await post(
       h,
-      participantSummaryEvent('webhook-3-legs', 'second-agent', { callType: 'client', direction: 'outbound' }),
+      participantSummary(conf.sid, {
+        name: 'webhook-3-legs-second-agent',
+        join: conf.start + 60_000,
+        leave: conf.end,
+        callType: 'client',
+        direction: 'outbound',
+      }),
     );
     c = await counts(h);
     assert.equal(c.conferences, 1);
@@ -128,8 +128,8 @@ test("Twilio's published conference and its four legs (fixtures), summaries rede
     // Complete summary first, then the partial (older, changes nothing), legs one by one with the
     // complete summary redelivered in between.
     await post(h, complete, partial);
-    for (const leg of legs) await post(h, leg, withNewId(complete));
-    await post(h, withNewId(partial), ...legs.map(withNewId));
+    for (const leg of legs) await post(h, leg, withFreshId(complete));
+    await post(h, withFreshId(partial), ...legs.map(withFreshId));
     const c = await counts(h);
     assert.equal(c.conferences, 1);
     assert.equal(
@@ -153,8 +153,7 @@ test('a conference whose summary never comes is counted once, as unknown, when i
   const clock = new ManualClock(Date.UTC(2026, 10, 24, 12, 0, 0));
   const h = await startExporter({ CALL_IDLE_TIMEOUT_SECONDS: '600' }, { clock });
   try {
-    const legs = Object.entries(THREE_LEGS).map(([leg, o]) => participantSummaryEvent('webhook-idle', leg, o));
-    await post(h, ...legs);
+    await post(h, ...threeLegConference('webhook-idle').participants);
     // Idle means no data for longer than the timeout: at exactly the timeout it is still pending.
     clock.advance(600_000);
     await h.app.calls.sweep();
