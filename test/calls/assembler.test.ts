@@ -3,36 +3,27 @@
 // a ManualClock; spans are read from the store's outbox as they are committed.
 import { describe, test } from '@jest/globals';
 import assert from '../support/assert.js';
-import { CallAssembler, type LateKind } from '../../src/calls/assembler.js';
-import type { FinaliseReason } from '../../src/calls/call-state.js';
+import type { LateKind } from '../../src/calls/assembler.js';
+import type { CallState, FinaliseReason } from '../../src/calls/call-state.js';
 import { lateSpanIdFor, rootSpanIdFor, traceIdFor } from '../../src/calls/ids.js';
 import type { SpanData } from '../../src/calls/span-data.js';
 import { isConferenceRecord } from '../../src/calls/ports.js';
-import { ManualClock } from '../../src/clock.js';
-import { parseEnvelope } from '../../src/events/envelope.js';
-import { FAMILIES } from '../../src/events/families.js';
-import { isEventType, type CallSummaryRecord } from '../../src/events/types.js';
-import type { AcceptedEvent } from '../../src/pipeline/dispatch.js';
-import type { CallState } from '../../src/calls/call-state.js';
-import { MemoryPersistence } from '../../src/store/memory-persistence.js';
-import { StagedStore } from '../../src/store/staged-store.js';
+import type { CallSummaryRecord } from '../../src/events/types.js';
+import { IDLE_TIMEOUT_MS, assemblerRig, only, type AssemblerRig } from '../support/assembler-rig.js';
 import { callSid, gatewayMetric, sdkEvent, sdkMetric } from '../support/events.js';
 import { T0, gatewayEvent, iso, retarget, summaryFor } from '../support/span-tree.js';
 
 type CloudEvent = Record<string, unknown>;
 
-const IDLE_TIMEOUT_MS = 45 * 60_000;
-
-interface Rig {
-  clock: ManualClock;
-  store: StagedStore;
+interface Rig extends AssemblerRig {
   pending(callSid: string): Promise<CallState | undefined>;
-  assembler: CallAssembler;
-  spans: SpanData[];
   outcomes: CallSummaryRecord[];
   finalised: FinaliseReason[];
   late: { kind: LateKind; outcome: 'late_span' | 'ignored' }[];
-  /** Converts and dispatches CloudEvents exactly as the pipeline does, received "now". */
+  /**
+   * Converts and applies CloudEvents in one unit of work, received "now": claims their ids but applies
+   * every event, so a repeat reaches the assembler and its own once-per-event-id rule is what is tested.
+   */
   deliver(...events: CloudEvent[]): Promise<void>;
   /** As `deliver`, but the request fails after its call updates were written, before its commit. */
   deliverAndFail(...events: CloudEvent[]): Promise<void>;
@@ -40,94 +31,28 @@ interface Rig {
 }
 
 function rig(opts: { maxPendingCalls?: number; exposePii?: boolean } = {}): Rig {
-  const clock = new ManualClock(T0 + 60_000);
-  const spans: SpanData[] = [];
-  const outcomes: CallSummaryRecord[] = [];
-  const finalised: FinaliseReason[] = [];
-  const late: Rig['late'] = [];
-  const persistence = new MemoryPersistence();
-  let shipped = 0;
-  const store = new StagedStore(persistence, {
-    clock,
-    dedupTtlMs: 6 * 3600_000,
-    tombstoneTtlMs: 6 * 3600_000,
-    onOutboxWritten: () => {
-      for (const entry of persistence.outboxPeek(Number.MAX_SAFE_INTEGER, shipped)) {
-        spans.push(...entry.spans);
-        shipped = entry.seq;
-      }
-    },
-  });
-  const assembler = new CallAssembler({
-    index: store,
-    lease: store,
-    store,
-    clock,
-    onEffects: (effects) => {
-      for (const e of effects) {
-        if (e.kind === 'finalised') {
-          if (e.summary !== undefined) outcomes.push(e.summary);
-          finalised.push(e.reason);
-        } else if (e.kind === 'late') late.push({ kind: e.late, outcome: e.outcome });
-      }
-    },
-    exposePii: opts.exposePii ?? false,
-    idleTimeoutMs: IDLE_TIMEOUT_MS,
-    maxPendingCalls: opts.maxPendingCalls ?? 100_000,
-    holder: 'test',
-  });
+  const r = assemblerRig({ now: T0 + 60_000, ...opts });
   return {
-    clock,
-    store,
+    ...r,
     async pending(callSid) {
-      const tx = store.begin();
-      const current = await tx.update(callSid, (c) => ({ next: undefined, result: c }));
-      tx.abort();
+      const current = await r.record(callSid);
       return current !== undefined && !isConferenceRecord(current) && current.status === 'pending'
         ? current.state
         : undefined;
     },
-    assembler,
-    spans,
-    outcomes,
-    finalised,
-    late,
-    async deliver(...events) {
-      const accepted = convert(events);
-      const tx = store.begin();
-      await tx.claim(accepted.map((a) => a.meta.info.id));
-      const after = await assembler.apply(accepted, tx);
-      await tx.commit();
-      after();
+    get outcomes() {
+      return r.effectsOf('finalised').flatMap((e) => (e.summary === undefined ? [] : [e.summary]));
     },
-    async deliverAndFail(...events) {
-      const accepted = convert(events);
-      const tx = store.begin();
-      await tx.claim(accepted.map((a) => a.meta.info.id));
-      await assembler.apply(accepted, tx);
-      tx.abort();
+    get finalised() {
+      return r.effectsOf('finalised').map((e) => e.reason);
     },
-    roots: () => spans.filter((s) => s.parentSpanId === undefined),
+    get late() {
+      return r.effectsOf('late').map((e) => ({ kind: e.late, outcome: e.outcome }));
+    },
+    deliver: (...events) => r.run(events, 'apply-all'),
+    deliverAndFail: (...events) => r.run(events, 'apply-all', 'abort'),
+    roots: () => r.spans.filter((s) => s.parentSpanId === undefined),
   };
-
-  function convert(events: CloudEvent[]): AcceptedEvent[] {
-    return events.map((ce) => {
-      const parsed = parseEnvelope(ce);
-      if (!parsed.ok) throw new Error(`envelope rejected: ${JSON.stringify(parsed.issues)}`);
-      const { info } = parsed.envelope;
-      if (!isEventType(info.type)) throw new Error(`not an event type: ${info.type}`);
-      const converted = FAMILIES[info.type](parsed.envelope);
-      if (!converted.ok) throw new Error(`${info.type} rejected: ${JSON.stringify(converted.issues)}`);
-      return { record: converted.value, meta: { info, receivedAt: clock.now() } };
-    });
-  }
-}
-
-function only<T>(items: readonly T[], what: string): T {
-  assert.equal(items.length, 1, `exactly one ${what}, got ${items.length}`);
-  const [item] = items;
-  assert.ok(item !== undefined);
-  return item;
 }
 
 const COMPLETE = 'call-summary/complete-carrier-call.json';

@@ -17,11 +17,11 @@ import {
   withFreshId,
   type Leg,
 } from '../support/conference-traffic.js';
-import { IDLE_TIMEOUT_MS, conferenceRig, only, type ConferenceRig } from './conference-rig.js';
+import { IDLE_TIMEOUT_MS, assemblerRig, only, type AssemblerRig } from '../support/assembler-rig.js';
 
 const callTrace = (leg: Leg) => legCallSid(leg).slice(2).toLowerCase();
 
-function callRoot(r: ConferenceRig, leg: Leg): SpanData {
+function callRoot(r: AssemblerRig, leg: Leg): SpanData {
   return only(r.named(callTrace(leg), 'twilio.voice.call'), `root span of ${leg.name}`);
 }
 
@@ -38,7 +38,7 @@ function assertLinksToParticipant(links: SpanLinkData[] | undefined, conference:
 
 describe("the leg's call root span links to its participant span", () => {
   test('call data first, then the participant summary, then the complete call summary: the link is on the root', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('link-call-first');
     const [customer] = c.legs;
     const [event, summary] = legCall(customer);
@@ -54,7 +54,7 @@ describe("the leg's call root span links to its participant span", () => {
   });
 
   test('the participant summary before any call data: the call is started for it and its root carries the link', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('link-participant-first');
     const agent = c.legs[1];
     await r.deliver(c.participants[1]);
@@ -63,7 +63,7 @@ describe("the leg's call root span links to its participant span", () => {
   });
 
   test('a leg whose call data never comes: the idle call root still carries the link (the link target exists)', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('link-no-call-data');
     const supervisor = c.legs[2];
     await r.deliver(c.participants[2]);
@@ -75,7 +75,7 @@ describe("the leg's call root span links to its participant span", () => {
   });
 
   test('redeliveries of the participant summary while the call is pending add no second link', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('link-pending-resent');
     const [customer] = c.legs;
     const [p1] = c.participants;
@@ -89,7 +89,7 @@ describe("the leg's call root span links to its participant span", () => {
 
 describe('a call finalised before its participant summary', () => {
   test('one late twilio.voice.call.conference span in the call trace carries the link; repeats add nothing', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('link-call-finalised-first');
     const [customer] = c.legs;
     const [p1] = c.participants;
@@ -125,7 +125,7 @@ describe('a call finalised before its participant summary', () => {
   });
 
   test('a call whose root already links to the conference gets no late link span when the leg is re-sent under a new id', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('link-root-then-resent');
     const [customer] = c.legs;
     const [p1] = c.participants;
@@ -140,7 +140,7 @@ describe('a call finalised before its participant summary', () => {
   });
 
   test('the same call in two conferences (a transfer): one link each, the second as a late span', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const first = threeLegConference('link-transfer-a');
     const second = threeLegConference('link-transfer-b', 200_000);
     const [customer] = first.legs;

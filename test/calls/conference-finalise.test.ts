@@ -8,7 +8,7 @@ import { describe, test } from '@jest/globals';
 import assert from '../support/assert.js';
 import { CONFERENCE_SPAN_NAME, PARTICIPANT_SPAN_NAME } from '../../src/calls/conference-trace.js';
 import { participantSpanIdFor, rootSpanIdFor } from '../../src/calls/ids.js';
-import { isConferenceRecord } from '../../src/calls/ports.js';
+import { isConferenceRecord, type StoredCall } from '../../src/calls/ports.js';
 import {
   conferenceSummary,
   conferenceTraceId,
@@ -17,10 +17,14 @@ import {
   threeLegConference,
   withFreshId,
 } from '../support/conference-traffic.js';
-import { IDLE_TIMEOUT_MS, conferenceRig, isPendingConference, only, type ConferenceRig } from './conference-rig.js';
+import { IDLE_TIMEOUT_MS, assemblerRig, only, type AssemblerRig } from '../support/assembler-rig.js';
+
+function isPendingConference(record: StoredCall | undefined): boolean {
+  return record !== undefined && isConferenceRecord(record) && record.status === 'pending';
+}
 
 /** What went out for the conference: its root span and participant spans. */
-function conferenceSpans(r: ConferenceRig, sid: string) {
+function conferenceSpans(r: AssemblerRig, sid: string) {
   const traceId = conferenceTraceId(sid);
   return {
     roots: r.named(traceId, CONFERENCE_SPAN_NAME),
@@ -30,7 +34,7 @@ function conferenceSpans(r: ConferenceRig, sid: string) {
 }
 
 /** Exactly one finalisation of `sid`: one root, one span per leg, one conference-finalised effect. */
-function assertFinalisedOnce(r: ConferenceRig, sid: string, legs: number, reason: 'complete' | 'idle') {
+function assertFinalisedOnce(r: AssemblerRig, sid: string, legs: number, reason: 'complete' | 'idle') {
   const spans = conferenceSpans(r, sid);
   const root = only(spans.roots, 'conference root span');
   assert.equal(root.parentSpanId, undefined);
@@ -46,7 +50,7 @@ function assertFinalisedOnce(r: ConferenceRig, sid: string, legs: number, reason
 
 describe('conference finalisation on the complete summary', () => {
   test('partial, two legs, the complete summary, then the last leg: finalised by the last leg, once', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('fin-last-leg');
     const [p1, p2, p3] = c.participants;
     await r.deliver(c.partial);
@@ -69,7 +73,7 @@ describe('conference finalisation on the complete summary', () => {
   });
 
   test('out of order: every participant before any conference summary, the partial after the complete one', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('fin-participants-first');
     const [p1, p2, p3] = c.participants;
     await r.deliver(p3);
@@ -88,7 +92,7 @@ describe('conference finalisation on the complete summary', () => {
   });
 
   test('everything in one body, shuffled: one finalisation', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('fin-one-body');
     const [p1, p2, p3] = c.participants;
     await r.deliver(p2, c.complete, p3, c.partial, p1);
@@ -96,7 +100,7 @@ describe('conference finalisation on the complete summary', () => {
   });
 
   test('a complete summary counting no participant (a start failure) finalises at once', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const sid = 'CF' + 'a1'.repeat(16);
     await r.deliver(
       conferenceSummary(sid, 'complete', {
@@ -114,7 +118,7 @@ describe('conference finalisation on the complete summary', () => {
 
 describe('idle finalisation', () => {
   test('a conference whose complete summary never comes is finalised by the sweep after CALL_IDLE_TIMEOUT, not before', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('fin-idle');
     const [p1, p2] = c.participants;
     await r.deliver(c.partial, p1);
@@ -145,7 +149,7 @@ describe('idle finalisation', () => {
   });
 
   test('the sweep counts the conferences it finalised', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const a = threeLegConference('fin-sweep-count-a');
     const b = threeLegConference('fin-sweep-count-b');
     await r.deliver(a.partial, b.partial);
@@ -157,7 +161,7 @@ describe('idle finalisation', () => {
 
 describe('redelivery changes nothing', () => {
   test('the same CloudEvents again, claimed (duplicates) or applied again (a retried request): no second span or effect', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('fin-redelivered-same');
     const all = [c.partial, ...c.participants, c.complete];
     await r.deliver(...all);
@@ -177,7 +181,7 @@ describe('redelivery changes nothing', () => {
   });
 
   test('the same summaries under new CloudEvent ids after finalisation: ignored, no late span', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('fin-redelivered-new-ids');
     await r.deliver(c.partial, ...c.participants, c.complete);
     assertFinalisedOnce(r, c.sid, 3, 'complete');
@@ -200,7 +204,7 @@ describe('redelivery changes nothing', () => {
   });
 
   test('a leg re-sent under a new id while pending counts once: the conference does not finalise a leg short', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('fin-pending-resent');
     const [p1, p2, p3] = c.participants;
     await r.deliver(c.complete, p1, withFreshId(p1), p2, withFreshId(p2));
@@ -211,7 +215,7 @@ describe('redelivery changes nothing', () => {
   });
 
   test("another snapshot of a leg: the one that saw it leave later is the leg's span", async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('fin-leg-snapshots');
     const [customer] = c.legs;
     const earlier = participantSummary(c.sid, { ...customer, leave: customer.leave - 30_000 });

@@ -19,11 +19,11 @@ import {
   threeLegConference,
   withFreshId,
 } from '../support/conference-traffic.js';
-import { IDLE_TIMEOUT_MS, conferenceRig, only } from './conference-rig.js';
+import { IDLE_TIMEOUT_MS, assemblerRig, only } from '../support/assembler-rig.js';
 
 describe('a leg after finalisation', () => {
   test('one late participant span with its leg link, counted once; a repeat (same or new id) is ignored', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('late-leg');
     const [p1, p2, p3] = c.participants;
     const traceId = conferenceTraceId(c.sid);
@@ -74,7 +74,7 @@ describe('a leg after finalisation', () => {
   });
 
   test('after an idle finalisation without any summary, a leg is late too', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('late-leg-idle');
     const [p1, p2] = c.participants;
     await r.deliver(p1);
@@ -95,7 +95,7 @@ describe('a leg after finalisation', () => {
 
 describe('a conference summary after an idle finalisation', () => {
   test('the complete summary after an idle finalisation on a partial: one late summary span; repeats ignored', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('late-summary');
     const traceId = conferenceTraceId(c.sid);
     await r.deliver(c.partial, ...c.participants.slice(0, 2));
@@ -127,7 +127,7 @@ describe('a conference summary after an idle finalisation', () => {
   });
 
   test('after an idle finalisation without any summary, the partial is news too, then the complete one', async () => {
-    const r = conferenceRig();
+    const r = assemblerRig();
     const c = threeLegConference('late-summary-none');
     await r.deliver(c.participants[0]);
     r.clock.advance(IDLE_TIMEOUT_MS + 1);

@@ -1,11 +1,12 @@
-// The CallAssembler as the pipeline drives it (claim, apply, commit, effects after the commit), on the
-// real StagedStore over MemoryPersistence with a ManualClock, for conference tests: CloudEvents go
-// through the real envelope parser and event families; spans are read from the outbox as committed,
-// effects as applied. Like test/calls/assembler.test.ts, without HTTP.
-import assert from '../support/assert.js';
+// The CallAssembler without HTTP, as the pipeline drives it: real CloudEvents converted by the real
+// envelope parser and event families, applied in one unit of work on the real StagedStore over
+// MemoryPersistence (claim, apply, commit, effects after the commit), with a ManualClock. Spans are read
+// from the store's outbox as they are committed, effects as they are applied. Used by the call tests
+// (test/calls/assembler.test.ts) and the conference tests (test/calls/conference-*.test.ts).
+import assert from './assert.js';
 import { CallAssembler, type CallEffect } from '../../src/calls/assembler.js';
 import type { SpanData } from '../../src/calls/span-data.js';
-import { isConferenceRecord, type StoredCall } from '../../src/calls/ports.js';
+import type { StoredCall } from '../../src/calls/ports.js';
 import { ManualClock } from '../../src/clock.js';
 import { parseEnvelope } from '../../src/events/envelope.js';
 import { FAMILIES } from '../../src/events/families.js';
@@ -13,18 +14,40 @@ import { isEventType } from '../../src/events/types.js';
 import type { AcceptedEvent } from '../../src/pipeline/dispatch.js';
 import { MemoryPersistence } from '../../src/store/memory-persistence.js';
 import { StagedStore } from '../../src/store/staged-store.js';
-import { T0 } from '../support/span-tree.js';
+import { T0 } from './span-tree.js';
 
 type CloudEvent = Record<string, unknown>;
 
 export const IDLE_TIMEOUT_MS = 45 * 60_000;
 
-export interface ConferenceRig {
+/** What a unit of work does with its events' CloudEvent ids. */
+export type Claims =
+  /** As the pipeline: claims the ids and drops the events whose id was already claimed. */
+  | 'drop-claimed'
+  /** Claims the ids but applies every event: a repeat reaches the assembler, whose own idempotency is under test. */
+  | 'apply-all'
+  /** No claim: a redelivery whose claim expired, or a retry of a failed request. */
+  | 'none';
+
+export interface AssemblerRigOptions {
+  /** The ManualClock's start (default T0 + 10 min, after the builders' calls and conferences began). */
+  now?: number;
+  exposePii?: boolean;
+  maxPendingCalls?: number;
+}
+
+export interface AssemblerRig {
   clock: ManualClock;
+  store: StagedStore;
   assembler: CallAssembler;
   spans: SpanData[];
   effects: CallEffect[];
-  /** Converts and applies CloudEvents in one unit of work, received "now"; ids already claimed are dropped as the pipeline does. */
+  /**
+   * Converts CloudEvents (received "now") and applies them in one unit of work; on 'commit' the effects
+   * follow the commit, on 'abort' the request fails after its updates were staged, before its commit.
+   */
+  run(events: CloudEvent[], claims: Claims, end?: 'commit' | 'abort'): Promise<void>;
+  /** Converts and applies CloudEvents as the pipeline does: ids already claimed are dropped. */
   deliver(...events: CloudEvent[]): Promise<void>;
   /** As `deliver`, without the claim: a redelivery whose claim expired, or a retry of a failed request. */
   apply(...events: CloudEvent[]): Promise<void>;
@@ -35,7 +58,7 @@ export interface ConferenceRig {
   named(traceId: string, name: string): SpanData[];
 }
 
-export function conferenceRig(opts: { exposePii?: boolean; now?: number } = {}): ConferenceRig {
+export function assemblerRig(opts: AssemblerRigOptions = {}): AssemblerRig {
   const clock = new ManualClock(opts.now ?? T0 + 10 * 60_000);
   const spans: SpanData[] = [];
   const effects: CallEffect[] = [];
@@ -60,7 +83,7 @@ export function conferenceRig(opts: { exposePii?: boolean; now?: number } = {}):
     onEffects: (applied) => effects.push(...applied),
     exposePii: opts.exposePii ?? false,
     idleTimeoutMs: IDLE_TIMEOUT_MS,
-    maxPendingCalls: 100_000,
+    maxPendingCalls: opts.maxPendingCalls ?? 100_000,
     holder: 'test',
   });
 
@@ -76,25 +99,31 @@ export function conferenceRig(opts: { exposePii?: boolean; now?: number } = {}):
     });
   }
 
-  async function run(events: CloudEvent[], claim: boolean): Promise<void> {
+  async function run(events: CloudEvent[], claims: Claims, end: 'commit' | 'abort' = 'commit'): Promise<void> {
     let accepted = convert(events);
     const tx = store.begin();
-    if (claim) {
+    if (claims !== 'none') {
       const fresh = await tx.claim(accepted.map((a) => a.meta.info.id));
-      accepted = accepted.filter((a) => fresh.has(a.meta.info.id));
+      if (claims === 'drop-claimed') accepted = accepted.filter((a) => fresh.has(a.meta.info.id));
     }
     const after = await assembler.apply(accepted, tx);
+    if (end === 'abort') {
+      tx.abort();
+      return;
+    }
     await tx.commit();
     after();
   }
 
   return {
     clock,
+    store,
     assembler,
     spans,
     effects,
-    deliver: (...events) => run(events, true),
-    apply: (...events) => run(events, false),
+    run,
+    deliver: (...events) => run(events, 'drop-claimed'),
+    apply: (...events) => run(events, 'none'),
     async record(sid) {
       const tx = store.begin();
       const current = await tx.update(sid, (c) => ({ next: undefined, result: c }));
@@ -112,8 +141,4 @@ export function only<T>(items: readonly T[], what: string): T {
   const [item] = items;
   assert.ok(item !== undefined);
   return item;
-}
-
-export function isPendingConference(record: StoredCall | undefined): boolean {
-  return record !== undefined && isConferenceRecord(record) && record.status === 'pending';
 }
