@@ -13,16 +13,15 @@ import {
   legCall,
   legCallSid,
   legParticipantSid,
+  legTraceId,
   threeLegConference,
   withFreshId,
   type Leg,
 } from '../support/conference-traffic.js';
 import { IDLE_TIMEOUT_MS, assemblerRig, only, type AssemblerRig } from '../support/assembler-rig.js';
 
-const callTrace = (leg: Leg) => legCallSid(leg).slice(2).toLowerCase();
-
 function callRoot(r: AssemblerRig, leg: Leg): SpanData {
-  return only(r.named(callTrace(leg), 'twilio.voice.call'), `root span of ${leg.name}`);
+  return only(r.named(legTraceId(leg), 'twilio.voice.call'), `root span of ${leg.name}`);
 }
 
 function assertLinksToParticipant(links: SpanLinkData[] | undefined, conference: string, leg: Leg): void {
@@ -50,7 +49,7 @@ describe("the leg's call root span links to its participant span", () => {
     assert.equal(root.spanId, rootSpanIdFor(legCallSid(customer)));
     assertLinksToParticipant(root.links, c.sid, customer);
     assert.deepEqual(root.attributes['twilio.conference_sids'], [c.sid]);
-    assert.equal(r.named(callTrace(customer), CALL_CONFERENCE_SPAN_NAME).length, 0, 'no late link span');
+    assert.equal(r.named(legTraceId(customer), CALL_CONFERENCE_SPAN_NAME).length, 0, 'no late link span');
   });
 
   test('the participant summary before any call data: the call is started for it and its root carries the link', async () => {
@@ -99,7 +98,7 @@ describe('a call finalised before its participant summary', () => {
 
     r.clock.advance(60_000);
     await r.deliver(p1);
-    const late = only(r.named(callTrace(customer), CALL_CONFERENCE_SPAN_NAME), 'late link span');
+    const late = only(r.named(legTraceId(customer), CALL_CONFERENCE_SPAN_NAME), 'late link span');
     assert.equal(late.parentSpanId, root.spanId);
     assert.equal(late.startMs, customer.join);
     assert.equal(late.endMs, customer.leave);
@@ -113,8 +112,8 @@ describe('a call finalised before its participant summary', () => {
 
     await r.apply(p1);
     await r.deliver(withFreshId(p1));
-    assert.equal(r.named(callTrace(customer), CALL_CONFERENCE_SPAN_NAME).length, 1, 'once');
-    assert.equal(r.named(callTrace(customer), 'twilio.voice.call').length, 1);
+    assert.equal(r.named(legTraceId(customer), CALL_CONFERENCE_SPAN_NAME).length, 1, 'once');
+    assert.equal(r.named(legTraceId(customer), 'twilio.voice.call').length, 1);
     assert.deepEqual(
       r
         .effectsOf('late')
@@ -135,8 +134,8 @@ describe('a call finalised before its participant summary', () => {
 
     await r.deliver(withFreshId(p1));
     await r.apply(p1);
-    assert.equal(r.named(callTrace(customer), CALL_CONFERENCE_SPAN_NAME).length, 0, 'the root span has the link');
-    assert.equal(r.spans.filter((s) => s.traceId === callTrace(customer)).length, 1);
+    assert.equal(r.named(legTraceId(customer), CALL_CONFERENCE_SPAN_NAME).length, 0, 'the root span has the link');
+    assert.equal(r.spans.filter((s) => s.traceId === legTraceId(customer)).length, 1);
   });
 
   test('the same call in two conferences (a transfer): one link each, the second as a late span', async () => {
@@ -156,7 +155,7 @@ describe('a call finalised before its participant summary', () => {
     await r.deliver(secondLeg);
     const root = callRoot(r, customer);
     assertLinksToParticipant(root.links, first.sid, customer);
-    const late = only(r.named(callTrace(customer), CALL_CONFERENCE_SPAN_NAME), 'late link span');
+    const late = only(r.named(legTraceId(customer), CALL_CONFERENCE_SPAN_NAME), 'late link span');
     assertLinksToParticipant(late.links, second.sid, second.legs[0]);
   });
 });

@@ -12,6 +12,7 @@ import {
   legCall,
   legCallSid,
   legParticipantSid,
+  legTraceId,
   threeLegConference,
   type Leg,
 } from '../support/conference-traffic.js';
@@ -58,13 +59,11 @@ function one(spans: OtlpSpan[], what: string, pick: (s: OtlpSpan) => boolean): O
   return span;
 }
 
-const callTraceId = (leg: Leg) => legCallSid(leg).slice(2).toLowerCase();
-
 function callRoot(spans: OtlpSpan[], leg: Leg): OtlpSpan {
   return one(
     spans,
     `call root of ${leg.name}`,
-    (s) => s.traceId === callTraceId(leg) && s.name === 'twilio.voice.call' && s.parentSpanId === undefined,
+    (s) => s.traceId === legTraceId(leg) && s.name === 'twilio.voice.call' && s.parentSpanId === undefined,
   );
 }
 
@@ -145,7 +144,7 @@ describe('conference <-> leg links as the backend receives them', () => {
     const late = one(
       spans,
       'late link span',
-      (s) => s.traceId === callTraceId(customer) && s.name === 'twilio.voice.call.conference',
+      (s) => s.traceId === legTraceId(customer) && s.name === 'twilio.voice.call.conference',
     );
     assert.equal(late.parentSpanId, root.spanId);
     const participant = participantSpan(spans, c.sid, customer);

@@ -9,13 +9,14 @@
 // committed before them has arrived too: no sleeping to prove that nothing more comes.
 import { afterAll, beforeAll, test } from '@jest/globals';
 import assert from '../support/assert.js';
+import type { IngestReport } from '../../src/pipeline/ingest.js';
 import { ensureBuilt, signedPost, spawnExporter, type ChildExporter } from '../support/child.js';
 import { startOtlpReceiver, type OtlpReceiver, type OtlpSpan, type OtlpSpanLink } from '../support/otlp-receiver.js';
 import {
   conferenceTraceId,
   legCall,
-  legCallSid,
   legParticipantSid,
+  legTraceId,
   threeLegConference,
   withFreshId,
   type Leg,
@@ -47,20 +48,11 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-interface Report {
-  accepted: number;
-  duplicate: number;
-  invalid: number;
-  unknown_type: number;
-}
-
-async function post(events: readonly CloudEvent[]): Promise<Report> {
+async function post(events: readonly CloudEvent[]): Promise<IngestReport> {
   const res = await signedPost(exporter.webhookUrl, TOKEN, Buffer.from(JSON.stringify(events)));
   assert.equal(res.status, 200, res.text);
-  return res.json as Report;
+  return res.json as IngestReport;
 }
-
-const traceOf = (sid: string) => sid.slice(2).toLowerCase();
 
 function one(spans: readonly OtlpSpan[], what: string, pick: (s: OtlpSpan) => boolean): OtlpSpan {
   const found = spans.filter(pick);
@@ -96,7 +88,7 @@ test('one conference trace whose three participant spans link to the three call 
   assert.deepEqual(await post(callSummaries), { accepted: 3, duplicate: 0, invalid: 0, unknown_type: 0 });
 
   const callRootOf = (leg: Leg) => (s: OtlpSpan) =>
-    s.traceId === traceOf(legCallSid(leg)) && s.name === 'twilio.voice.call' && s.parentSpanId === undefined;
+    s.traceId === legTraceId(leg) && s.name === 'twilio.voice.call' && s.parentSpanId === undefined;
   await receiver.waitFor(() => c.legs.every((leg) => receiver.spans().some(callRootOf(leg))), 30_000);
   const spans = receiver.spans();
 
@@ -137,7 +129,7 @@ test('one conference trace whose three participant spans link to the three call 
   const linkedTraces = conferenceSpans.flatMap((s) =>
     s.links.filter((l) => l.attributes['twilio.link.kind'] === 'conference_leg').map((l) => l.traceId),
   );
-  assert.deepEqual(linkedTraces.sort(), c.legs.map((leg) => traceOf(legCallSid(leg))).sort());
+  assert.deepEqual(linkedTraces.sort(), c.legs.map((leg) => legTraceId(leg)).sort());
   // The supervisor coached the agent: a second link, to the agent's call.
   const coach = one(
     conferenceSpans,

@@ -16,6 +16,7 @@
 // arrived, anything committed before them would have arrived too: no sleeping to prove an absence.
 import { afterAll, beforeAll, test } from '@jest/globals';
 import assert from '../support/assert.js';
+import type { IngestReport } from '../../src/pipeline/ingest.js';
 import { ensureBuilt } from '../support/child.js';
 import { sampleSum } from '../support/prom.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
@@ -54,18 +55,11 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-interface Report {
-  accepted: number;
-  duplicate: number;
-  invalid: number;
-  unknown_type: number;
-}
-
-async function post(events: readonly CloudEvent[]): Promise<{ request: SignedRequest; report: Report }> {
+async function post(events: readonly CloudEvent[]): Promise<{ request: SignedRequest; report: IngestReport }> {
   const request = signForPublicUrl(TOKEN, body(events));
   const answer = await sendSigned(exporter.origin, request);
   assert.equal(answer.status, 200, answer.text);
-  return { request, report: answer.json as Report };
+  return { request, report: answer.json as IngestReport };
 }
 
 /** Sends events in bodies of up to three, like Twilio's batches; returns the first request as sent. */

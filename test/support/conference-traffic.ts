@@ -103,6 +103,8 @@ export interface Leg {
 }
 
 export const legCallSid = (leg: Pick<Leg, 'name'>) => callSid(leg.name);
+/** The trace id of the leg's call: its CallSid's 32 hex digits. */
+export const legTraceId = (leg: Pick<Leg, 'name'>) => legCallSid(leg).slice(2).toLowerCase();
 export const legParticipantSid = (leg: Pick<Leg, 'name'>) => participantSid(leg.name);
 
 /** The leg's participant summary (shape of Twilio's REST example), sent when it leaves. */
