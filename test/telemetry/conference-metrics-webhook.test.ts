@@ -85,7 +85,6 @@ test('a three-leg conference counts once, when its complete summary and all thre
     assert.equal(c.conferences, 1);
     assert.equal(c.participants, 3);
     assert.equal(c.finalised('complete'), 1);
-    console.log(c.samples.filter((s) => s.name.includes('late_data')));
     assert.equal(c.late('conference-summary', 'ignored'), 1);
     assert.equal(c.late('participant-summary', 'ignored'), 1);
 
