@@ -195,8 +195,7 @@ export function reduceCallConferenceLink(
     };
   }
   const known = current?.state.conferences ?? [];
-  if (known.some((c) => c.conferenceSid === link.conferenceSid && c.participantKey === link.participantKey))
-    return unchanged;
+  if (known.some((c) => conferenceLinkKey(c) === conferenceLinkKey(link))) return unchanged;
   const state = pendingState(current, participant.callSid, participant.accountSid, ctx.now);
   touch(state, undefined, ctx.now, participant.accountSid);
   state.conferences = [...known, link];
@@ -215,9 +214,7 @@ export function reduceFinalise(
 ): Change {
   if (current?.status !== 'pending') return unchanged;
   if (idleBefore !== undefined && current.state.lastActivityAt >= idleBefore) return unchanged;
-  if (isConferenceRecord(current)) {
-    return current.status === 'pending' ? finaliseConference(current.state, reason, ctx) : unchanged;
-  }
+  if (isConferenceRecord(current)) return finaliseConference(current.state, reason, ctx);
   return finalise(current.state, reason, ctx);
 }
 

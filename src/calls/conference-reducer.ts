@@ -111,7 +111,6 @@ export function reduceParticipantSummary(
   const state = pendingState(current, participant.conferenceSid, participant.accountSid, ctx.now);
   touchConference(state, [participant.joinTime, participant.leaveTime], ctx.now);
   state.accountSid ??= participant.accountSid;
-  state.eventIds.push(ctx.eventId);
   const at = state.participants.findIndex((e) => e.key === key);
   if (at >= 0) {
     // Another snapshot of a leg already here (Twilio re-processed it): the one that saw it leave later wins.
@@ -119,8 +118,13 @@ export function reduceParticipantSummary(
     if (kept !== undefined && (participant.leaveTime ?? -Infinity) > (kept.summary.leaveTime ?? -Infinity))
       state.participants[at] = { key, eventId: ctx.eventId, summary: participant };
   } else if (state.participants.length >= MAX_PARTICIPANTS_PER_CONFERENCE) {
+    // Not remembered, so a redelivery of a dropped leg counts again: Twilio's own maximum of 250
+    // participants keeps this path theoretical, and it only ever finalises such a conference sooner.
     state.droppedParticipants++;
   } else {
+    // Only kept legs are remembered by event id (a repeat of one is found by its key anyway), so the
+    // record stays bounded by MAX_PARTICIPANTS_PER_CONFERENCE however often Twilio redelivers.
+    state.eventIds.push(ctx.eventId);
     state.participants.push({ key, eventId: ctx.eventId, summary: participant });
   }
   return settle(state, ctx);

@@ -5,6 +5,7 @@ import { test } from '@jest/globals';
 import assert from '../support/assert.js';
 import { reduceConferenceSummary, reduceParticipantSummary } from '../../src/calls/conference-reducer.js';
 import { MAX_PARTICIPANTS_PER_CONFERENCE } from '../../src/calls/conference-state.js';
+import { buildParticipantSpan } from '../../src/calls/conference-trace.js';
 import { isConferenceRecord, type StoredCall } from '../../src/calls/ports.js';
 import type { ReduceContext } from '../../src/calls/call-reducer.js';
 import type { ConferenceSummaryRecord, ParticipantSummaryRecord } from '../../src/events/types.js';
@@ -114,4 +115,21 @@ test('a finalised conference keeps at most the cap of participant keys; later le
   assert.equal(past.next, undefined);
   assert.equal(past.outbox, undefined);
   assert.deepEqual(past.result, [{ kind: 'late', late: 'participant-summary', outcome: 'ignored' }]);
+});
+
+test('redeliveries of a kept leg under new CloudEvent ids do not grow the record', () => {
+  let stored = addLegs(0, 2, undefined);
+  for (let i = 0; i < 5; i++) stored = reduceParticipantSummary(stored, leg(1), ctx(`EV-again-${i}`)).next ?? stored;
+  assert.ok(stored !== undefined && isConferenceRecord(stored) && stored.status === 'pending');
+  assert.equal(stored.state.participants.length, 2);
+  assert.deepEqual(stored.state.eventIds, ['EV-leg-0', 'EV-leg-1']);
+});
+
+test('participant property strings are redacted like labels unless EXPOSE_PII', () => {
+  const withNote = { ...leg(7), properties: { custom_note: 'callback +1 415 555 0100', enter_muted: true } };
+  const hidden = buildParticipantSpan(withNote, 'k', T0, { exposePii: false });
+  assert.equal(hidden.attributes['twilio.participant.properties.custom_note'], 'callback [redacted]');
+  assert.equal(hidden.attributes['twilio.participant.properties.enter_muted'], true);
+  const shown = buildParticipantSpan(withNote, 'k', T0, { exposePii: true });
+  assert.equal(shown.attributes['twilio.participant.properties.custom_note'], 'callback +1 415 555 0100');
 });
