@@ -84,7 +84,8 @@ export function participantAttributes(p: ParticipantSummaryRecord, exposePii: bo
   put(a, 'twilio.participant.outbound_queue_length', p.outboundQueueLength);
   put(a, 'twilio.participant.outbound_time_in_queue_ms', ms(p.outboundTimeInQueueSeconds));
   put(a, 'twilio.participant.processing_state', p.processingState);
-  for (const [key, value] of Object.entries(p.properties)) put(a, `twilio.participant.properties.${key}`, value);
+  for (const [key, value] of Object.entries(p.properties))
+    put(a, `twilio.participant.properties.${key}`, typeof value === 'string' ? text(value, exposePii) : value);
   qualityAttributes(a, 'twilio.participant.inbound', p.inbound);
   qualityAttributes(a, 'twilio.participant.outbound', p.outbound);
   if (exposePii) {

@@ -13,6 +13,7 @@ import {
   msToSeconds,
   num,
   optBoolean,
+  optId,
   optLowerString,
   optString,
   parseIsoTimestamp,
@@ -94,8 +95,8 @@ const actions = lenient(z.record(z.string(), z.unknown())).transform((raw): Part
 
 export const participantSummaryDataSchema = z.object({
   conference_sid: requiredId,
-  participant_sid: optString,
-  call_sid: optString,
+  participant_sid: optId,
+  call_sid: optId,
   account_sid: optString,
   label: optString,
   call_direction: optLowerString,

@@ -111,6 +111,13 @@ export const optString = z
   .nullish()
   .transform((value): string | undefined => (value == null || isNoValue(value) ? undefined : value.trim()));
 
+/** An optional identifier (a sid that becomes a store key or a span attribute): as optString, capped like requiredId. */
+export const optId = z
+  .string()
+  .max(MAX_ID_LENGTH)
+  .nullish()
+  .transform((value): string | undefined => (value == null || isNoValue(value) ? undefined : value.trim()));
+
 /** As optString, also accepting a number (rendered as a string): e.g. SDK browser.major, a string in the schema (§2) that clients may send as a number. */
 export const optStringOrNumber = z
   .union([z.string(), z.number()])
