@@ -102,8 +102,30 @@ export class SignatureFailureLog {
 const MAX_URL_CHARS = 2048;
 
 function shown(url: string): string {
-  const masked = maskUrlPassword(url);
+  const masked = maskQueryValues(maskUrlPassword(url));
   return masked.length <= MAX_URL_CHARS ? masked : `${masked.slice(0, MAX_URL_CHARS)}…(${masked.length} chars)`;
+}
+
+/**
+ * Every query value but `bodySHA256` replaced by `***`, names and separators kept as spelled: a sink URL
+ * may carry a secret of its own in its query (a token for a gateway in front), and the hash is the one
+ * value that helps (it shows whether the query reached the exporter intact).
+ */
+export function maskQueryValues(url: string): string {
+  const q = url.indexOf('?');
+  if (q === -1) return url;
+  const hashAt = url.indexOf('#', q);
+  const end = hashAt === -1 ? url.length : hashAt;
+  const query = url
+    .slice(q + 1, end)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq === -1 || pair.slice(0, eq) === 'bodySHA256' || eq === pair.length - 1) return pair;
+      return `${pair.slice(0, eq)}=***`;
+    })
+    .join('&');
+  return `${url.slice(0, q + 1)}${query}${url.slice(end)}`;
 }
 
 /**

@@ -6,7 +6,7 @@ import assert from '../support/assert.js';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { ManualClock } from '../../src/clock.js';
-import { maskUrlPassword, SignatureFailureLog } from '../../src/http/signature-failures.js';
+import { maskQueryValues, maskUrlPassword, SignatureFailureLog } from '../../src/http/signature-failures.js';
 import { signTwilioRequest } from '../../src/http/signature.js';
 import { createLogger } from '../../src/logger.js';
 import { startExporter, TEST_TOKEN, type Harness } from '../support/harness.js';
@@ -278,6 +278,33 @@ describe('SignatureFailureLog and maskUrlPassword', () => {
     assert.equal(maskUrlPassword('https://u:p@ss@h.example.com/e'), 'https://u:***@h.example.com/e');
     assert.equal(maskUrlPassword('https://u@h.example.com/e'), 'https://u@h.example.com/e');
     assert.equal(maskUrlPassword('https://h.example.com/e?x=a@b'), 'https://h.example.com/e?x=a@b');
+  });
+
+  test('query values other than bodySHA256 are masked, names and spelling kept', () => {
+    assert.equal(
+      maskQueryValues('https://h.example.com/e?key=s3cret&bodySHA256=ab&flag&empty=#frag'),
+      'https://h.example.com/e?key=***&bodySHA256=ab&flag&empty=#frag',
+    );
+    assert.equal(maskQueryValues('https://h.example.com/e'), 'https://h.example.com/e');
+  });
+
+  test('a logged URL never shows a secret carried in the sink URL query', () => {
+    const output: string[] = [];
+    const log = new SignatureFailureLog(
+      createLogger('info', { write: (l: string) => void output.push(l) }),
+      new ManualClock(),
+    );
+    log.record({
+      reason: 'bad_signature',
+      url: 'https://u:pw@h.example.com/e?gateway_token=s3cret&bodySHA256=ab',
+      urlsTried: ['https://h.example.com:443/e?gateway_token=s3cret&bodySHA256=ab'],
+      urlFrom: 'PUBLIC_URL',
+      remoteAddress: '::1',
+      hint: 'h',
+    });
+    const text = output.join('');
+    assert.ok(!text.includes('s3cret') && !text.includes(':pw@'), text);
+    assert.match(text, /gateway_token=\*\*\*&bodySHA256=ab/);
   });
 
   test('a clock stepped back opens a new window; reasons are limited separately', () => {
