@@ -184,6 +184,20 @@ test('every bind mount is a tracked file or directory of the repository, read-on
   assert.ok(binds >= 8, `${binds} bind mounts checked`);
 });
 
+test('every published port binds loopback only: the demo token is public, so nothing listens beyond this host by default', () => {
+  const raw = parse(readFileSync(join(REPO_ROOT, 'deploy', 'compose.yaml'), 'utf8')) as {
+    services: Record<string, { ports?: unknown[] }>;
+  };
+  let published = 0;
+  for (const [name, service] of Object.entries(raw.services)) {
+    for (const entry of service.ports ?? []) {
+      published++;
+      assert.match(String(entry), /^127\.0\.0\.1:\d+:\d+$/, `${name} publishes ${String(entry)}`);
+    }
+  }
+  assert.ok(published >= 6, 'the exporter, Grafana, Prometheus, Alertmanager and Tempo publish ports');
+});
+
 test('every pulled image is pinned to a version; built ones come from the repository Dockerfile', () => {
   for (const s of compose.services.values()) {
     assert.ok(s.image !== undefined, `${s.name} names its image`);
