@@ -6,6 +6,7 @@
 // (https://opentelemetry.io/docs/concepts/signals/traces/#span-links).
 import { afterEach, beforeEach, describe, test } from '@jest/globals';
 import assert from '../support/assert.js';
+import { oneSpan } from '../support/span-links.js';
 import { ManualClock } from '../../src/clock.js';
 import {
   conferenceTraceId,
@@ -51,16 +52,8 @@ async function received(count: number): Promise<OtlpSpan[]> {
   return receiver.spans();
 }
 
-function one(spans: OtlpSpan[], what: string, pick: (s: OtlpSpan) => boolean): OtlpSpan {
-  const found = spans.filter(pick);
-  assert.equal(found.length, 1, `exactly one ${what}, got ${found.length}`);
-  const [span] = found;
-  assert.ok(span !== undefined);
-  return span;
-}
-
 function callRoot(spans: OtlpSpan[], leg: Leg): OtlpSpan {
-  return one(
+  return oneSpan(
     spans,
     `call root of ${leg.name}`,
     (s) => s.traceId === legTraceId(leg) && s.name === 'twilio.voice.call' && s.parentSpanId === undefined,
@@ -68,7 +61,7 @@ function callRoot(spans: OtlpSpan[], leg: Leg): OtlpSpan {
 }
 
 function participantSpan(spans: OtlpSpan[], conference: string, leg: Leg): OtlpSpan {
-  return one(
+  return oneSpan(
     spans,
     `participant span of ${leg.name}`,
     (s) =>
@@ -124,7 +117,7 @@ describe('conference <-> leg links as the backend receives them', () => {
     assertPointsAt(coached[0], callRoot(spans, agent), 'supervisor -> coached agent call');
     assert.equal(linkOfKind(participantSpan(spans, c.sid, customer), 'coached_call').length, 0);
 
-    const conferenceRoot = one(
+    const conferenceRoot = oneSpan(
       spans,
       'conference root',
       (s) => s.traceId === conferenceTraceId(c.sid) && s.parentSpanId === undefined,
@@ -141,7 +134,7 @@ describe('conference <-> leg links as the backend receives them', () => {
     const spans = await received(1 + 4 + 1);
     const root = callRoot(spans, customer);
     assert.equal(root.links.length, 0, 'built before the conference was known');
-    const late = one(
+    const late = oneSpan(
       spans,
       'late link span',
       (s) => s.traceId === legTraceId(customer) && s.name === 'twilio.voice.call.conference',

@@ -9,9 +9,10 @@
 // committed before them has arrived too: no sleeping to prove that nothing more comes.
 import { afterAll, beforeAll, test } from '@jest/globals';
 import assert from '../support/assert.js';
+import { oneSpan, pointsAt } from '../support/span-links.js';
 import type { IngestReport } from '../../src/pipeline/ingest.js';
 import { ensureBuilt, signedPost, spawnExporter, type ChildExporter } from '../support/child.js';
-import { startOtlpReceiver, type OtlpReceiver, type OtlpSpan, type OtlpSpanLink } from '../support/otlp-receiver.js';
+import { startOtlpReceiver, type OtlpReceiver, type OtlpSpan } from '../support/otlp-receiver.js';
 import {
   conferenceTraceId,
   legCall,
@@ -52,18 +53,6 @@ async function post(events: readonly CloudEvent[]): Promise<IngestReport> {
   const res = await signedPost(exporter.webhookUrl, TOKEN, Buffer.from(JSON.stringify(events)));
   assert.equal(res.status, 200, res.text);
   return res.json as IngestReport;
-}
-
-function one(spans: readonly OtlpSpan[], what: string, pick: (s: OtlpSpan) => boolean): OtlpSpan {
-  const found = spans.filter(pick);
-  assert.equal(found.length, 1, `exactly one ${what}, got ${found.length}`);
-  const [span] = found;
-  assert.ok(span !== undefined);
-  return span;
-}
-
-function pointsAt(link: OtlpSpanLink | undefined, target: OtlpSpan): boolean {
-  return link !== undefined && link.traceId === target.traceId && link.spanId === target.spanId;
 }
 
 test('one conference trace whose three participant spans link to the three call traces, and back', async () => {
@@ -107,13 +96,13 @@ test('one conference trace whose three participant spans link to the three call 
   );
   assert.equal(spans.filter((s) => s.name === 'twilio.voice.conference').length, 1, 'one conference root in all');
   assert.equal(spans.length, 4 + 3, 'the conference trace and one root span per call');
-  const root = one(conferenceSpans, 'conference root', (s) => s.parentSpanId === undefined);
+  const root = oneSpan(conferenceSpans, 'conference root', (s) => s.parentSpanId === undefined);
   assert.equal(root.attributes['twilio.conference.summary.state'], 'complete');
   assert.equal(root.attributes['twilio.conference.participants_reported'], 3);
 
   for (const leg of c.legs) {
-    const callRoot = one(spans, `call root of ${leg.name}`, callRootOf(leg));
-    const participant = one(
+    const callRoot = oneSpan(spans, `call root of ${leg.name}`, callRootOf(leg));
+    const participant = oneSpan(
       conferenceSpans,
       `participant span of ${leg.name}`,
       (s) => s.attributes['twilio.participant_sid'] === legParticipantSid(leg),
@@ -131,12 +120,12 @@ test('one conference trace whose three participant spans link to the three call 
   );
   assert.deepEqual(linkedTraces.sort(), c.legs.map((leg) => legTraceId(leg)).sort());
   // The supervisor coached the agent: a second link, to the agent's call.
-  const coach = one(
+  const coach = oneSpan(
     conferenceSpans,
     'supervisor span',
     (s) => s.attributes['twilio.participant_sid'] === legParticipantSid(supervisor),
   );
   const coached = coach.links.filter((l) => l.attributes['twilio.link.kind'] === 'coached_call');
   assert.equal(coached.length, 1);
-  assert.ok(pointsAt(coached[0], one(spans, 'agent call root', callRootOf(agent))));
+  assert.ok(pointsAt(coached[0], oneSpan(spans, 'agent call root', callRootOf(agent))));
 });

@@ -5,11 +5,12 @@
 // agent dial that failed is a call trace of its own with no link. Signed HTTP on loopback.
 import { afterAll, beforeAll, test } from '@jest/globals';
 import assert from '../support/assert.js';
+import { oneSpan, pointsAt } from '../support/span-links.js';
 import { planConference, type ConferencePlan } from '../../src/sim/conference-plan.js';
 import type { SimReport } from '../../src/sim/report.js';
 import { simulate } from '../../src/sim/simulate.js';
 import { startExporter, TEST_TOKEN, type Harness } from '../support/harness.js';
-import { startOtlpReceiver, type OtlpReceiver, type OtlpSpan, type OtlpSpanLink } from '../support/otlp-receiver.js';
+import { startOtlpReceiver, type OtlpReceiver, type OtlpSpan } from '../support/otlp-receiver.js';
 
 // Seed 47 at 4 new calls, all conferences: 4 legs, a start failure, 2 legs, 3 legs with a coach.
 const SEED = 47;
@@ -24,14 +25,6 @@ let plans: ConferencePlan[];
 const hex = (sid: string) => sid.slice(2).toLowerCase();
 const isCallRoot = (callSid: string) => (s: OtlpSpan) =>
   s.traceId === hex(callSid) && s.name === 'twilio.voice.call' && s.parentSpanId === undefined;
-const pointsAt = (link: OtlpSpanLink | undefined, span: OtlpSpan | undefined) =>
-  link !== undefined && span !== undefined && link.traceId === span.traceId && link.spanId === span.spanId;
-
-function one(spans: readonly OtlpSpan[], what: string, pick: (s: OtlpSpan) => boolean): OtlpSpan {
-  const found = spans.filter(pick);
-  assert.equal(found.length, 1, `exactly one ${what}, got ${found.length}`);
-  return found[0] as OtlpSpan;
-}
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
@@ -84,19 +77,19 @@ test('one conference trace per conference: a root and one participant span per l
   const spans = receiver.spans();
   for (const c of plans) {
     const inTrace = spans.filter((s) => s.traceId === hex(c.conferenceSid));
-    const root = one(inTrace, `root of ${c.conferenceSid}`, (s) => s.parentSpanId === undefined);
+    const root = oneSpan(inTrace, `root of ${c.conferenceSid}`, (s) => s.parentSpanId === undefined);
     assert.equal(root.name, 'twilio.voice.conference');
     const participantSpans = inTrace.filter((s) => s.name === 'twilio.voice.conference.participant');
     assert.equal(participantSpans.length, c.participants.length, c.conferenceSid);
     assert.equal(inTrace.length, 1 + c.participants.length, 'no late span: every leg came before it was finalised');
     for (const p of c.participants) {
-      const span = one(
+      const span = oneSpan(
         participantSpans,
         `${p.label} span`,
         (s) => s.attributes['twilio.participant_sid'] === p.participantSid,
       );
       assert.equal(span.parentSpanId, root.spanId);
-      const callRoot = one(spans, `call root of the ${p.label}`, isCallRoot(p.call.callSid));
+      const callRoot = oneSpan(spans, `call root of the ${p.label}`, isCallRoot(p.call.callSid));
       const legLinks = span.links.filter((l) => l.attributes['twilio.link.kind'] === 'conference_leg');
       assert.equal(legLinks.length, 1);
       assert.ok(pointsAt(legLinks[0], callRoot), `${p.label}: participant span -> its call's root span`);
@@ -122,6 +115,6 @@ test('the agent dial that never joined is a call trace of its own, linked to not
   const failed = plans.find((c) => c.status === 'not_started');
   const dial = failed?.calls.find((call) => !failed.participants.some((p) => p.call === call));
   assert.ok(dial);
-  const root = one(receiver.spans(), 'failed dial root', isCallRoot(dial.callSid));
+  const root = oneSpan(receiver.spans(), 'failed dial root', isCallRoot(dial.callSid));
   assert.deepEqual(root.links, []);
 });
