@@ -21,25 +21,19 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import assert from '../support/assert.js';
 import { rngFor, type Rng } from '../../src/sim/random.js';
-import { ensureBuilt, waitFor } from '../support/child.js';
+import { ensureBuilt } from '../support/child.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
+import { RestartableExporter, sleep } from '../support/restartable.js';
+import { auditSpans, byTrace, traceProblems } from '../support/call-traffic.js';
 import {
-  RestartableExporter,
-  sendSigned,
-  signForPublicUrl,
-  sleep,
-  type SignedRequest,
-} from '../support/restartable.js';
-import {
-  auditSpans,
-  body,
-  byTrace,
-  simCall,
-  timestampMs,
-  traceProblems,
-  type CloudEvent,
-  type SimCall,
-} from '../support/call-traffic.js';
+  attempt,
+  waitUntilDrained,
+  heldBackNotOnLateSpans,
+  newAccounts,
+  startSenders,
+  Traffic,
+  type Delivery,
+} from '../support/twilio-sender.js';
 
 const TOKEN = 'crash-test-token-9b1e4f2a7c3d';
 const SEED = Number(process.env['CRASH_SEED'] ?? 20_251_130);
@@ -56,78 +50,6 @@ const DUPLICATE_SHARE = 0.08;
 
 /** Share of calls one of whose call-event bodies is delivered only after the complete summary was acknowledged. */
 const LATE_SHARE = 0.15;
-
-interface CallTraffic {
-  call: SimCall;
-  /** Bodies not yet handed to a sender, in order. */
-  bodies: CloudEvent[][];
-  /** Its complete summary is out and the bodies left wait for its 2xx (they then become late spans). */
-  waiting: boolean;
-}
-
-interface Delivery {
-  traffic: CallTraffic;
-  events: CloudEvent[];
-  request: SignedRequest;
-  repeat: boolean;
-}
-
-/** Hands out deliveries: the next body of a random open call, now and then a repeat of an acknowledged one. */
-class Traffic {
-  readonly calls: SimCall[] = [];
-  private readonly active: CallTraffic[] = [];
-  private readonly repeats: Delivery[] = [];
-  opening = true;
-  inFlight = 0;
-  /** Call events held back until after their call's complete summary: each must become a late span. */
-  readonly heldBack: { call: SimCall; id: string }[] = [];
-
-  constructor(private readonly rng: Rng) {}
-
-  private open(): void {
-    const call = simCall(SEED, this.calls.length);
-    this.calls.push(call);
-    // Events and samples in time order, in bodies of 1 to 4 (Twilio batches), then the summaries.
-    const stream = [...call.callEvents, ...call.metrics].sort((a, b) => timestampMs(a) - timestampMs(b));
-    const bodies: CloudEvent[][] = [];
-    while (stream.length > 0) bodies.push(stream.splice(0, this.rng.int(1, 4)));
-    for (const partial of call.partials) bodies.push([partial]);
-    bodies.push([call.complete]);
-    // Out of order, as after a failed first attempt: one body of call events goes after the complete summary.
-    const withEvents = bodies.filter((b) => b.some((e) => e.type.includes('.call-event.')));
-    const held = withEvents.length > 0 && this.rng.chance(LATE_SHARE) ? this.rng.pick(withEvents) : undefined;
-    if (held !== undefined) {
-      bodies.push(...bodies.splice(bodies.indexOf(held), 1));
-      for (const e of held) if (e.type.includes('.call-event.')) this.heldBack.push({ call, id: e.id });
-    }
-    this.active.push({ call, bodies, waiting: false });
-  }
-
-  next(): Delivery | undefined {
-    if (this.repeats.length > 0 && (this.rng.chance(0.1) || this.active.length === 0)) return this.repeats.shift();
-    while (this.opening && this.active.length < ACTIVE_CALLS) this.open();
-    const ready = this.active.filter((t) => !t.waiting);
-    if (ready.length === 0) return undefined;
-    const traffic = this.rng.pick(ready);
-    const events = traffic.bodies.shift();
-    if (events === undefined) throw new Error('an active call without bodies');
-    if (traffic.bodies.length === 0) this.active.splice(this.active.indexOf(traffic), 1);
-    else if (events.includes(traffic.call.complete)) traffic.waiting = true;
-    return { traffic, events, request: signForPublicUrl(TOKEN, body(events)), repeat: false };
-  }
-
-  /** After a 2xx: releases what waited for it; sometimes the same events again later, alone or as the same body. */
-  acknowledged(d: Delivery): void {
-    if (!d.repeat && d.events.includes(d.traffic.call.complete)) d.traffic.waiting = false;
-    if (!this.rng.chance(DUPLICATE_SHARE)) return;
-    const events = this.rng.chance(0.5) ? d.events : [this.rng.pick(d.events)];
-    this.repeats.push({ ...d, events, request: signForPublicUrl(TOKEN, body(events)), repeat: true });
-  }
-
-  finished(): boolean {
-    return !this.opening && this.active.length === 0 && this.repeats.length === 0 && this.inFlight === 0;
-  }
-}
 
 let receiver: OtlpReceiver;
 let exporter: RestartableExporter;
@@ -154,56 +76,27 @@ afterAll(async () => {
 test('SIGKILL at random moments under signed load: every acknowledged call event reaches its trace exactly once', async () => {
   const started = Date.now();
   const testDeadline = started + 150_000;
-  const traffic = new Traffic(rngFor(SEED, 'traffic'));
+  const traffic = new Traffic(rngFor(SEED, 'traffic'), {
+    token: TOKEN,
+    seed: SEED,
+    activeCalls: ACTIVE_CALLS,
+    duplicateShare: DUPLICATE_SHARE,
+    lateShare: LATE_SHARE,
+  });
   const killRng = rngFor(SEED, 'kills');
-  const acked = new Set<string>();
-  const stats = { deliveries: 0, repeats: 0, attempts: 0, answered5xx: 0, networkErrors: 0 };
-  const answered4xx: string[] = [];
+  const accounts = newAccounts();
+  const { stats, acked, answered4xx } = accounts;
 
   const deliver = async (d: Delivery, rng: Rng): Promise<void> => {
     for (;;) {
       if (Date.now() > testDeadline) throw new Error('a delivery still failed at the test deadline');
-      stats.attempts++;
-      try {
-        const answer = await sendSigned(exporter.origin, d.request, 5000);
-        if (answer.status >= 200 && answer.status < 300) return;
-        if (answer.status >= 400 && answer.status < 500) {
-          // Twilio drops a delivery answered 4xx: that would be data loss, so it is recorded and fails the test.
-          answered4xx.push(`${answer.status} ${answer.text}`);
-          return;
-        }
-        stats.answered5xx++;
-      } catch {
-        stats.networkErrors++; // refused while down, reset by a kill, or timed out: Twilio retries
-      }
+      if ((await attempt(exporter.origin, d.request, accounts)) !== 'retry') return;
       await sleep(rng.between(20, 120));
     }
   };
 
-  const sender = async (n: number): Promise<void> => {
-    const rng = rngFor(SEED, 'sender', n);
-    for (;;) {
-      const d = traffic.next();
-      if (d === undefined) {
-        if (traffic.finished()) return;
-        await sleep(10);
-        continue;
-      }
-      traffic.inFlight++;
-      try {
-        await deliver(d, rng);
-      } finally {
-        traffic.inFlight--;
-      }
-      stats.deliveries++;
-      if (d.repeat) stats.repeats++;
-      for (const e of d.events) acked.add(e.id);
-      traffic.acknowledged(d);
-    }
-  };
-
   await exporter.startReady();
-  const senders = Array.from({ length: SENDERS }, (_, n) => sender(n));
+  const senders = startSenders(SENDERS, SEED, traffic, accounts, deliver);
 
   // Kill at random moments: mostly while serving, sometimes during start-up (before it listens).
   let kills = 0;
@@ -241,25 +134,8 @@ test('SIGKILL at random moments under signed load: every acknowledged call event
 
   // The outbox drains: wait until every call has its root span, nothing more arrives and the queue is empty.
   const drainStarted = Date.now();
-  let lastCount = -1;
-  let stableSince = Date.now();
   // On a timeout the audit below still runs, so a failure names the calls and events that are missing.
-  const drained = await waitFor(
-    'every call to have its root span at the receiver, and no more spans arriving',
-    () => {
-      const spans = receiver.spans();
-      if (spans.length !== lastCount) {
-        lastCount = spans.length;
-        stableSince = Date.now();
-      }
-      const roots = new Set(spans.filter((s) => s.parentSpanId === undefined).map((s) => s.traceId));
-      return calls.every((c) => roots.has(c.traceId)) && Date.now() - stableSince > 1500;
-    },
-    { timeoutMs: 30_000, intervalMs: 200 },
-  ).then(
-    () => true,
-    () => false,
-  );
+  const drained = await waitUntilDrained(receiver, calls, 30_000);
   const queued = await exporter.metric('voice_insights_exporter_trace_export_queue_spans');
   const drainMs = Date.now() - drainStarted;
 
@@ -316,12 +192,7 @@ test('SIGKILL at random moments under signed load: every acknowledged call event
   assert.equal(spanEvents, allCallEvents.length, 'span events are exactly the call events');
   // A call event first delivered after its call's complete summary was acknowledged is a late span; so
   // may be one whose delivery was still being retried after a kill when the complete summary got in.
-  const heldInRoot = heldBack
-    .filter(({ call, id }) => {
-      const time = call.eventTimeNs.get(id);
-      return !(traces.get(call.traceId)?.late ?? []).some((s) => s.events.some((e) => e.timeUnixNano === time));
-    })
-    .map(({ id }) => id);
+  const heldInRoot = heldBackNotOnLateSpans(traffic, traces);
   assert.ok(heldBack.length > 0);
   assert.deepEqual(heldInRoot, [], 'each call event delivered after its complete summary is on a late span');
   expect(lateSpans).toBeGreaterThanOrEqual(heldBack.length);

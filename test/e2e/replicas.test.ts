@@ -35,23 +35,18 @@ import { ensureBuilt, waitFor } from '../support/child.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
 import { sampleSum } from '../support/prom.js';
 import { RedisServer } from '../support/redis-server.js';
+import { RestartableExporter, sleep } from '../support/restartable.js';
+import { auditSpans, byTrace, traceProblems } from '../support/call-traffic.js';
 import {
-  RestartableExporter,
-  sendSigned,
-  signForPublicUrl,
-  sleep,
-  type SignedRequest,
-} from '../support/restartable.js';
-import {
-  auditSpans,
-  body,
-  byTrace,
-  simCall,
-  timestampMs,
-  traceProblems,
-  type CloudEvent,
-  type SimCall,
-} from '../support/call-traffic.js';
+  attempt,
+  heldBackNotOnLateSpans,
+  newAccounts,
+  startSenders,
+  Traffic,
+  waitUntilDrained,
+  type Delivery,
+  type Outcome,
+} from '../support/twilio-sender.js';
 
 const TOKEN = 'replicas-test-token-5c1d9e7a2b';
 const SEED = Number(process.env['REPLICAS_SEED'] ?? 20_261_130);
@@ -68,96 +63,6 @@ const LATE_SHARE = 0.15;
 /** Calls sent without a complete summary after the kills: the idle sweep finalises them. */
 const ABANDONED_CALLS = 12;
 const IDLE_TIMEOUT_S = 10;
-
-interface CallTraffic {
-  call: SimCall;
-  bodies: CloudEvent[][];
-  /** Its complete summary is out; the bodies left wait for its 2xx (they then become late spans). */
-  waiting: boolean;
-}
-
-interface Delivery {
-  traffic: CallTraffic;
-  events: CloudEvent[];
-  request: SignedRequest;
-  repeat: boolean;
-  /** Holds a complete summary: it can finalise a call, so it is kept off a replica about to be killed. */
-  finalising: boolean;
-}
-
-/** Hands out deliveries: the next body of a random open call, now and then a repeat of an acknowledged one. */
-class Traffic {
-  readonly calls: SimCall[] = [];
-  readonly abandoned: SimCall[] = [];
-  private readonly active: CallTraffic[] = [];
-  private readonly repeats: Delivery[] = [];
-  opening = true;
-  inFlight = 0;
-  readonly heldBack: { call: SimCall; id: string }[] = [];
-
-  constructor(private readonly rng: Rng) {}
-
-  private open(): void {
-    const call = simCall(SEED, this.calls.length + this.abandoned.length);
-    this.calls.push(call);
-    const stream = [...call.callEvents, ...call.metrics].sort((a, b) => timestampMs(a) - timestampMs(b));
-    const bodies: CloudEvent[][] = [];
-    while (stream.length > 0) bodies.push(stream.splice(0, this.rng.int(1, 4)));
-    for (const partial of call.partials) bodies.push([partial]);
-    bodies.push([call.complete]);
-    const withEvents = bodies.filter((b) => b.some((e) => e.type.includes('.call-event.')));
-    const held = withEvents.length > 0 && this.rng.chance(LATE_SHARE) ? this.rng.pick(withEvents) : undefined;
-    if (held !== undefined) {
-      bodies.push(...bodies.splice(bodies.indexOf(held), 1));
-      for (const e of held) if (e.type.includes('.call-event.')) this.heldBack.push({ call, id: e.id });
-    }
-    this.active.push({ call, bodies, waiting: false });
-  }
-
-  /** Calls whose complete summary never comes (clean ones: every partial summary is valid). */
-  openAbandoned(n: number): void {
-    for (let i = 0; i < n; i++) {
-      const call = simCall(SEED, this.calls.length + this.abandoned.length, { badShare: 0 });
-      this.abandoned.push(call);
-      const stream = [...call.callEvents, ...call.metrics].sort((a, b) => timestampMs(a) - timestampMs(b));
-      const bodies: CloudEvent[][] = [];
-      while (stream.length > 0) bodies.push(stream.splice(0, this.rng.int(1, 4)));
-      for (const partial of call.partials) bodies.push([partial]);
-      this.active.push({ call, bodies, waiting: false });
-    }
-  }
-
-  next(): Delivery | undefined {
-    if (this.repeats.length > 0 && (this.rng.chance(0.1) || this.active.length === 0)) return this.repeats.shift();
-    while (this.opening && this.active.length < ACTIVE_CALLS) this.open();
-    const ready = this.active.filter((t) => !t.waiting);
-    if (ready.length === 0) return undefined;
-    const traffic = this.rng.pick(ready);
-    const events = traffic.bodies.shift();
-    if (events === undefined) throw new Error('an active call without bodies');
-    if (traffic.bodies.length === 0) this.active.splice(this.active.indexOf(traffic), 1);
-    else if (events.includes(traffic.call.complete)) traffic.waiting = true;
-    const finalising = events.includes(traffic.call.complete);
-    return { traffic, events, request: signForPublicUrl(TOKEN, body(events)), repeat: false, finalising };
-  }
-
-  acknowledged(d: Delivery): void {
-    if (!d.repeat && d.events.includes(d.traffic.call.complete)) d.traffic.waiting = false;
-    if (!this.rng.chance(DUPLICATE_SHARE)) return;
-    const events = this.rng.chance(0.5) ? d.events : [this.rng.pick(d.events)];
-    this.repeats.push({
-      ...d,
-      events,
-      request: signForPublicUrl(TOKEN, body(events)),
-      repeat: true,
-      finalising: events.includes(d.traffic.call.complete),
-    });
-  }
-
-  finished(): boolean {
-    return this.active.length === 0 && this.repeats.length === 0 && this.inFlight === 0;
-  }
-}
 
 let redis: RedisServer;
 let receiver: OtlpReceiver;
@@ -196,11 +101,16 @@ const FINALISED = 'voice_insights_exporter_traces_finalised_total';
 test('three replicas on one Redis, one SIGKILLed at random at least 10 times: every acknowledged event once, one root span per call, metrics add up', async () => {
   const started = Date.now();
   const testDeadline = started + 110_000;
-  const traffic = new Traffic(rngFor(SEED, 'traffic'));
+  const traffic = new Traffic(rngFor(SEED, 'traffic'), {
+    token: TOKEN,
+    seed: SEED,
+    activeCalls: ACTIVE_CALLS,
+    duplicateShare: DUPLICATE_SHARE,
+    lateShare: LATE_SHARE,
+  });
   const killRng = rngFor(SEED, 'kills');
-  const acked = new Set<string>();
-  const stats = { deliveries: 0, repeats: 0, attempts: 0, answered5xx: 0, networkErrors: 0 };
-  const answered4xx: string[] = [];
+  const accounts = newAccounts();
+  const { stats, acked, answered4xx } = accounts;
   const perReplica = replicas.map(() => ({ acknowledged: 0 }));
   /** Deliveries in flight per replica, and those of them that can finalise a call. */
   const inFlight = replicas.map(() => ({ all: 0, finalising: 0 }));
@@ -219,55 +129,26 @@ test('three replicas on one Redis, one SIGKILLed at random at least 10 times: ev
       const slot = inFlight[target];
       const replica = replicas[target];
       assert.ok(slot !== undefined && replica !== undefined);
-      stats.attempts++;
       slot.all++;
       if (d.finalising) slot.finalising++;
+      let outcome: Outcome;
       try {
-        const answer = await sendSigned(replica.origin, d.request, 5000);
-        if (answer.status >= 200 && answer.status < 300) {
-          const counted = perReplica[target];
-          if (counted !== undefined) counted.acknowledged++;
-          return;
-        }
-        if (answer.status >= 400 && answer.status < 500) {
-          answered4xx.push(`${answer.status} ${answer.text}`);
-          return;
-        }
-        stats.answered5xx++;
-      } catch {
-        stats.networkErrors++; // refused while down, reset by a kill, or timed out: Twilio retries
+        outcome = await attempt(replica.origin, d.request, accounts);
       } finally {
         slot.all--;
         if (d.finalising) slot.finalising--;
       }
+      if (outcome === 'acknowledged') {
+        const counted = perReplica[target];
+        if (counted !== undefined) counted.acknowledged++;
+      }
+      if (outcome !== 'retry') return;
       await sleep(rng.between(10, 60));
     }
   };
 
-  const sender = async (n: number): Promise<void> => {
-    const rng = rngFor(SEED, 'sender', n);
-    for (;;) {
-      const d = traffic.next();
-      if (d === undefined) {
-        if (!traffic.opening && traffic.finished()) return;
-        await sleep(10);
-        continue;
-      }
-      traffic.inFlight++;
-      try {
-        await deliver(d, rng);
-      } finally {
-        traffic.inFlight--;
-      }
-      stats.deliveries++;
-      if (d.repeat) stats.repeats++;
-      for (const e of d.events) acked.add(e.id);
-      traffic.acknowledged(d);
-    }
-  };
-
   await Promise.all(replicas.map((r) => r.startReady(30_000)));
-  const senders = Array.from({ length: SENDERS }, (_, n) => sender(n));
+  const senders = startSenders(SENDERS, SEED, traffic, accounts, deliver);
 
   // Kill a random replica at random moments, with requests in flight on it, and start it again.
   let kills = 0;
@@ -317,24 +198,7 @@ test('three replicas on one Redis, one SIGKILLed at random at least 10 times: ev
   );
 
   // The outbox drains (the idle calls after CALL_IDLE_TIMEOUT_SECONDS and a sweep).
-  let lastCount = -1;
-  let stableSince = Date.now();
-  const drained = await waitFor(
-    'every call to have its root span at the receiver, and no more spans arriving',
-    () => {
-      const spans = receiver.spans();
-      if (spans.length !== lastCount) {
-        lastCount = spans.length;
-        stableSince = Date.now();
-      }
-      const roots = new Set(spans.filter((s) => s.parentSpanId === undefined).map((s) => s.traceId));
-      return calls.every((c) => roots.has(c.traceId)) && Date.now() - stableSince > 1500;
-    },
-    { timeoutMs: 40_000, intervalMs: 200 },
-  ).then(
-    () => true,
-    () => false,
-  );
+  const drained = await waitUntilDrained(receiver, calls, 40_000);
   const pages = await Promise.all(replicas.map((r) => r.scrape()));
   const live = {
     calls: pages.reduce((n, p) => n + sampleSum(p, CALLS_TOTAL, {}), 0),
@@ -368,12 +232,7 @@ test('three replicas on one Redis, one SIGKILLed at random at least 10 times: ev
   const strangers = [...traces.keys()].filter((t) => !known.has(t));
   const allCallEvents = calls.flatMap((c) => c.callEvents.map((e) => e.id));
   const spanEvents = [...traces.values()].reduce((n, v) => n + v.eventTimes.length, 0);
-  const heldInRoot = traffic.heldBack
-    .filter(({ call, id }) => {
-      const time = call.eventTimeNs.get(id);
-      return !(traces.get(call.traceId)?.late ?? []).some((s) => s.events.some((e) => e.timeUnixNano === time));
-    })
-    .map(({ id }) => id);
+  const heldInRoot = heldBackNotOnLateSpans(traffic, traces);
   const idleRoots = traffic.abandoned.filter(
     (c) => traces.get(c.traceId)?.roots[0]?.attributes['twilio.finalised_by'] === 'idle',
   ).length;
