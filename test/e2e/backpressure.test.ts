@@ -14,9 +14,9 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import assert from '../support/assert.js';
 import { ensureBuilt, waitFor } from '../support/child.js';
-import { startOtlpReceiver, type OtlpReceiver, type OtlpReceiverOptions } from '../support/otlp-receiver.js';
+import type { OtlpReceiver } from '../support/otlp-receiver.js';
 import {
-  RestartableExporter,
+  type RestartableExporter,
   sendSigned,
   signForPublicUrl,
   sleep,
@@ -28,45 +28,31 @@ import {
   body,
   byTrace,
   simCall,
-  traceProblems,
+  callsProblems,
   type CloudEvent,
   type SimCall,
 } from '../support/call-traffic.js';
+import {
+  QUICK_EXPORT_RETRIES,
+  runCleanups,
+  switchableReceiver,
+  tracingExporter,
+  type Cleanups,
+} from '../support/traced-exporter.js';
 
 const TOKEN = 'backpressure-token-2a7f9c41';
 const QUEUE = 'voice_insights_exporter_trace_export_queue_spans';
 
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups: Cleanups = [];
 
 beforeAll(async () => {
   await ensureBuilt();
 });
 
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+afterAll(() => runCleanups(cleanups));
 
-async function receiverWithStatus(status: number): Promise<{ receiver: OtlpReceiver; setStatus: (s: number) => void }> {
-  // The receiver reads `status` from its options object on every request: changing it switches the backend.
-  const opts: OtlpReceiverOptions = { status };
-  const receiver = await startOtlpReceiver(opts);
-  cleanups.push(() => receiver.close());
-  return { receiver, setStatus: (s) => (opts.status = s) };
-}
-
-async function exporterWith(receiver: OtlpReceiver, env: Record<string, string>): Promise<RestartableExporter> {
-  const exporter = await RestartableExporter.create({
-    env: {
-      TWILIO_AUTH_TOKEN: TOKEN,
-      LOG_LEVEL: 'warn',
-      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
-      OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '3000',
-      TRACE_EXPORT_RETRY_INITIAL_MS: '200',
-      ...env,
-    },
-  });
-  cleanups.push(() => exporter.dispose());
-  return exporter;
+function exporterWith(receiver: OtlpReceiver, env: Record<string, string>): Promise<RestartableExporter> {
+  return tracingExporter(TOKEN, receiver, { ...QUICK_EXPORT_RETRIES, ...env }, cleanups);
 }
 
 /** A call's deliveries in order: call events, samples and partials in bodies of up to three, then the complete summary. */
@@ -129,20 +115,13 @@ async function waitForTraces(receiver: OtlpReceiver, calls: readonly SimCall[]):
   const audit = auditSpans(receiver.spans());
   assert.equal(audit.duplicateSpans, 0);
   const traces = byTrace(audit.unique);
-  const problems = calls.flatMap((c) =>
-    traceProblems(
-      c,
-      traces.get(c.traceId),
-      c.callEvents.map((e) => e.id),
-      { complete: true },
-    ),
-  );
+  const problems = callsProblems(calls, traces, { complete: true });
   assert.deepEqual(problems, [], 'every call event of every call, refused at first or not, is in its trace once');
 }
 
 describe('backpressure', () => {
   test('STORE_MAX_BYTES: 503 with Retry-After and unready once the store is full; a larger bound lets the refused deliveries in', async () => {
-    const { receiver } = await receiverWithStatus(200);
+    const { receiver } = await switchableReceiver(200, cleanups);
     const exporter = await exporterWith(receiver, { STORE_MAX_BYTES: String(4 * 65_536) });
     await exporter.startReady();
 
@@ -190,7 +169,7 @@ describe('backpressure', () => {
   }, 90_000);
 
   test('TRACE_QUEUE_MAX_SPANS: 503 while the backend is down and the outbox full; ready again by itself once it drains', async () => {
-    const { receiver, setStatus } = await receiverWithStatus(503);
+    const { receiver, setStatus } = await switchableReceiver(503, cleanups);
     const exporter = await exporterWith(receiver, { TRACE_QUEUE_MAX_SPANS: '10' });
     const calls = Array.from({ length: 40 }, (_, i) => simCall(4_402, i));
     await exporter.startReady();

@@ -23,8 +23,9 @@ import assert from '../support/assert.js';
 import { rngFor, type Rng } from '../../src/sim/random.js';
 import { ensureBuilt } from '../support/child.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
-import { RestartableExporter, sleep } from '../support/restartable.js';
-import { auditSpans, byTrace, traceProblems } from '../support/call-traffic.js';
+import { type RestartableExporter, sleep } from '../support/restartable.js';
+import { auditSpans, byTrace, callsProblems } from '../support/call-traffic.js';
+import { tracingExporter } from '../support/traced-exporter.js';
 import {
   attempt,
   waitUntilDrained,
@@ -57,14 +58,9 @@ let exporter: RestartableExporter;
 beforeAll(async () => {
   await ensureBuilt();
   receiver = await startOtlpReceiver();
-  exporter = await RestartableExporter.create({
-    env: {
-      TWILIO_AUTH_TOKEN: TOKEN,
-      LOG_LEVEL: 'warn',
-      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
-      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
-      TRACE_EXPORT_RETRY_INITIAL_MS: '200',
-    },
+  exporter = await tracingExporter(TOKEN, receiver, {
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
+    TRACE_EXPORT_RETRY_INITIAL_MS: '200',
   });
 });
 
@@ -142,14 +138,7 @@ test('SIGKILL at random moments under signed load: every acknowledged call event
   const spans = receiver.spans();
   const audit = auditSpans(spans);
   const traces = byTrace(audit.unique);
-  const problems = calls.flatMap((c) =>
-    traceProblems(
-      c,
-      traces.get(c.traceId),
-      c.callEvents.map((e) => e.id),
-      { complete: true },
-    ),
-  );
+  const problems = callsProblems(calls, traces, { complete: true });
   const known = new Set(calls.map((c) => c.traceId));
   const strangers = [...traces.keys()].filter((t) => !known.has(t));
   const spanEvents = [...traces.values()].reduce((n, v) => n + v.eventTimes.length, 0);

@@ -13,63 +13,43 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import assert from '../support/assert.js';
 import { ensureBuilt, waitFor } from '../support/child.js';
-import { startOtlpReceiver, type OtlpReceiver, type OtlpReceiverOptions } from '../support/otlp-receiver.js';
-import { RestartableExporter, sendSigned, signForPublicUrl, sleep } from '../support/restartable.js';
+import type { OtlpReceiver } from '../support/otlp-receiver.js';
+import { type RestartableExporter, sendSigned, signForPublicUrl, sleep } from '../support/restartable.js';
 import {
   auditSpans,
   body,
   byTrace,
   simCall,
-  traceProblems,
+  callsProblems,
   type CloudEvent,
   type SimCall,
 } from '../support/call-traffic.js';
+import {
+  QUICK_EXPORT_RETRIES,
+  runCleanups,
+  switchableReceiver,
+  tracingExporter,
+  type Cleanups,
+} from '../support/traced-exporter.js';
 
 const TOKEN = 'outage-test-token-61f0a9e3';
 const QUEUE = 'voice_insights_exporter_trace_export_queue_spans';
 
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups: Cleanups = [];
 
 beforeAll(async () => {
   await ensureBuilt();
 });
 
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+afterAll(() => runCleanups(cleanups));
 
-/**
- * A receiver whose answer can be switched: the receiver reads `status` from its options object on every
- * request, so changing it turns the backend down (503) or up (200) without a restart.
- */
-async function switchableReceiver(): Promise<{ receiver: OtlpReceiver; setStatus: (status: number) => void }> {
-  const opts: OtlpReceiverOptions = { status: 503 };
-  const receiver = await startOtlpReceiver(opts);
-  cleanups.push(() => receiver.close());
-  return {
+function exporterFor(receiver: OtlpReceiver, env: Record<string, string>): Promise<RestartableExporter> {
+  return tracingExporter(
+    TOKEN,
     receiver,
-    setStatus: (status) => {
-      opts.status = status;
-    },
-  };
-}
-
-async function exporterFor(receiver: OtlpReceiver, env: Record<string, string>): Promise<RestartableExporter> {
-  const exporter = await RestartableExporter.create({
-    env: {
-      TWILIO_AUTH_TOKEN: TOKEN,
-      LOG_LEVEL: 'warn',
-      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
-      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
-      // One export attempt gives up quickly (the transport's own retries fit in its timeout), so the
-      // shipper's backoff is what paces the retries.
-      OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '3000',
-      TRACE_EXPORT_RETRY_INITIAL_MS: '200',
-      ...env,
-    },
-  });
-  cleanups.push(() => exporter.dispose());
-  return exporter;
+    { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf', ...QUICK_EXPORT_RETRIES, ...env },
+    cleanups,
+  );
 }
 
 async function post(exporter: RestartableExporter, events: readonly CloudEvent[]): Promise<void> {
@@ -103,7 +83,7 @@ async function metricReaches(
 
 describe('trace backend outage', () => {
   test('traces wait in the outbox through a 503 outage and a SIGKILL, then each arrives exactly once', async () => {
-    const { receiver, setStatus } = await switchableReceiver();
+    const { receiver, setStatus } = await switchableReceiver(503, cleanups);
     const exporter = await exporterFor(receiver, {});
     const calls = Array.from({ length: 20 }, (_, i) => simCall(9_101, i));
     const lateCall = calls.find((c) => c.callEvents.length >= 2);
@@ -144,14 +124,7 @@ describe('trace backend outage', () => {
     const spans = receiver.spans();
     const audit = auditSpans(spans);
     const traces = byTrace(audit.unique);
-    const problems = calls.flatMap((c) =>
-      traceProblems(
-        c,
-        traces.get(c.traceId),
-        c.callEvents.map((e) => e.id),
-        { complete: true },
-      ),
-    );
+    const problems = callsProblems(calls, traces, { complete: true });
     console.info(
       `outage: ${calls.length} traces + 1 late span waited ${((recovered - outageStarted) / 1000).toFixed(1)} s ` +
         `through ${failedAttempts} refused export requests and 1 SIGKILL; all arrived ${recoveryMs} ms after the backend recovered`,
@@ -163,7 +136,7 @@ describe('trace backend outage', () => {
   }, 90_000);
 
   test('past TRACE_EXPORT_GIVE_UP_SECONDS the waiting spans are given up and counted; they never come back', async () => {
-    const { receiver, setStatus } = await switchableReceiver();
+    const { receiver, setStatus } = await switchableReceiver(503, cleanups);
     const exporter = await exporterFor(receiver, { TRACE_EXPORT_GIVE_UP_SECONDS: '2' });
     const calls = Array.from({ length: 6 }, (_, i) => simCall(9_202, i));
     const [marker, ...doomed] = calls;

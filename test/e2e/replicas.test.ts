@@ -35,8 +35,9 @@ import { ensureBuilt, waitFor } from '../support/child.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
 import { sampleSum } from '../support/prom.js';
 import { RedisServer } from '../support/redis-server.js';
-import { RestartableExporter, sleep } from '../support/restartable.js';
-import { auditSpans, byTrace, traceProblems } from '../support/call-traffic.js';
+import { type RestartableExporter, sleep } from '../support/restartable.js';
+import { auditSpans, byTrace, callsProblems } from '../support/call-traffic.js';
+import { tracingExporter } from '../support/traced-exporter.js';
 import {
   attempt,
   heldBackNotOnLateSpans,
@@ -73,17 +74,12 @@ beforeAll(async () => {
   [redis, receiver] = await Promise.all([RedisServer.start(), startOtlpReceiver()]);
   for (let i = 0; i < REPLICAS; i++) {
     replicas.push(
-      await RestartableExporter.create({
-        env: {
-          TWILIO_AUTH_TOKEN: TOKEN,
-          LOG_LEVEL: 'warn',
-          STORE_URL: redis.url,
-          STORE_KEY_PREFIX: `replicas-${process.pid}:`,
-          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
-          OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
-          TRACE_EXPORT_RETRY_INITIAL_MS: '200',
-          CALL_IDLE_TIMEOUT_SECONDS: String(IDLE_TIMEOUT_S),
-        },
+      await tracingExporter(TOKEN, receiver, {
+        STORE_URL: redis.url,
+        STORE_KEY_PREFIX: `replicas-${process.pid}:`,
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
+        TRACE_EXPORT_RETRY_INITIAL_MS: '200',
+        CALL_IDLE_TIMEOUT_SECONDS: String(IDLE_TIMEOUT_S),
       }),
     );
   }
@@ -211,22 +207,8 @@ test('three replicas on one Redis, one SIGKILLed at random at least 10 times: ev
   const audit = auditSpans(spans);
   const traces = byTrace(audit.unique);
   const problems = [
-    ...traffic.calls.flatMap((c) =>
-      traceProblems(
-        c,
-        traces.get(c.traceId),
-        c.callEvents.map((e) => e.id),
-        { complete: true },
-      ),
-    ),
-    ...traffic.abandoned.flatMap((c) =>
-      traceProblems(
-        c,
-        traces.get(c.traceId),
-        c.callEvents.map((e) => e.id),
-        { complete: false },
-      ),
-    ),
+    ...callsProblems(traffic.calls, traces, { complete: true }),
+    ...callsProblems(traffic.abandoned, traces, { complete: false }),
   ];
   const known = new Set(calls.map((c) => c.traceId));
   const strangers = [...traces.keys()].filter((t) => !known.has(t));

@@ -20,13 +20,14 @@ import type { IngestReport } from '../../src/pipeline/ingest.js';
 import { ensureBuilt } from '../support/child.js';
 import { sampleSum } from '../support/prom.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
-import { RestartableExporter, sendSigned, signForPublicUrl, type SignedRequest } from '../support/restartable.js';
+import { type RestartableExporter, sendSigned, signForPublicUrl, type SignedRequest } from '../support/restartable.js';
+import { tracingExporter } from '../support/traced-exporter.js';
 import {
   auditSpans,
   body,
   byTrace,
   simCall,
-  traceProblems,
+  callsProblems,
   withNewId,
   type CloudEvent,
 } from '../support/call-traffic.js';
@@ -40,13 +41,9 @@ let exporter: RestartableExporter;
 beforeAll(async () => {
   await ensureBuilt();
   receiver = await startOtlpReceiver();
-  exporter = await RestartableExporter.create({
-    env: {
-      TWILIO_AUTH_TOKEN: TOKEN,
-      LOG_LEVEL: 'info',
-      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
-      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
-    },
+  exporter = await tracingExporter(TOKEN, receiver, {
+    LOG_LEVEL: 'info',
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
   });
 });
 
@@ -131,14 +128,7 @@ test('open calls survive SIGTERM; repeated summaries and replayed requests chang
   const audit = auditSpans(spans);
   assert.equal(audit.duplicateSpans, 0, 'no span was exported twice (no crash here)');
   const traces = byTrace(audit.unique);
-  const problems = [open1, open2, done].flatMap((c) =>
-    traceProblems(
-      c,
-      traces.get(c.traceId),
-      c.callEvents.map((e) => e.id),
-      { complete: true },
-    ),
-  );
+  const problems = callsProblems([open1, open2, done], traces, { complete: true });
   assert.deepEqual(problems, []);
   assert.equal(spans.length, 3, 'exactly one span per call: no late span, no second root span');
   for (const c of [open1, open2]) {

@@ -180,6 +180,22 @@ export function byTrace(unique: readonly OtlpSpan[]): Map<string, TraceView> {
   return out;
 }
 
+/** traceProblems of each of `calls` against all its call events, in order; [] when every trace is right. */
+export function callsProblems(
+  calls: readonly SimCall[],
+  traces: ReadonlyMap<string, TraceView>,
+  opts: { complete: boolean },
+): string[] {
+  return calls.flatMap((c) =>
+    traceProblems(
+      c,
+      traces.get(c.traceId),
+      c.callEvents.map((e) => e.id),
+      opts,
+    ),
+  );
+}
+
 /**
  * What is wrong with a call's trace against the call events that must be in it exactly once; [] when
  * it is right. Also wants exactly one root span, and a complete summary on it when `complete`.
