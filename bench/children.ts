@@ -4,10 +4,10 @@
 // the bench exits, however it exits.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
+import { freePort } from '../test/support/child.js';
 import { httpGet } from './http-get.js';
 import { MAIN_JS, REPO_ROOT } from './paths.js';
 
@@ -63,18 +63,8 @@ export function removeTempDir(dir: string): void {
   tempDirs.delete(dir);
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port bound'))));
-    });
-  });
-}
+/** A TCP port that was free a moment ago on 127.0.0.1: the tests' helper, one copy. */
+export { freePort };
 
 function start(name: string, args: string[], env: Record<string, string>, cwd: string, port: number): Child {
   const proc = spawn(process.execPath, args, {
