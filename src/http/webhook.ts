@@ -36,57 +36,58 @@ export function webhookHandler(
         ? 'request (TRUST_PROXY: X-Forwarded-Proto/Host honoured)'
         : 'request (Host header)';
 
-  return async function webhook(ctx: Context): Promise<void> {
-    /** The URL Twilio presumably signed, rebuilt from PUBLIC_URL or the request. */
-    const signedUrl = () =>
-      publicRequestUrl({
-        publicUrl: opts.publicUrl,
-        trustProxy: opts.trustProxy,
-        requestUrl: ctx.originalUrl,
-        host: ctx.get('host') || undefined,
-        protocol: ctx.protocol === 'https' ? 'https' : 'http',
-        forwardedProto: ctx.get('x-forwarded-proto') || undefined,
-        forwardedHost: ctx.get('x-forwarded-host') || undefined,
-      });
-    /** Counts, logs (rate-limited, never the signature or a secret) and answers the failure. */
-    const reject = (
-      reason: SignatureFailureReason,
-      check: { url?: string | undefined; urlsTried?: readonly string[]; message?: string } = { url: signedUrl() },
-    ): never => {
-      const message = check.message ?? SIGNATURE_FAILURES[reason].message;
-      deps.metrics.signatureFailure(reason);
-      failures.record({
-        reason,
-        url: check.url,
-        ...(check.urlsTried === undefined ? {} : { urlsTried: check.urlsTried }),
-        urlFrom,
-        remoteAddress: ctx.ip,
-        hint: message,
-      });
-      throw new ExporterError(SIGNATURE_FAILURES[reason].kind, message, reason);
-    };
+  /** The URL Twilio presumably signed, rebuilt from PUBLIC_URL or the request. */
+  const signedUrl = (ctx: Context) =>
+    publicRequestUrl({
+      publicUrl: opts.publicUrl,
+      trustProxy: opts.trustProxy,
+      requestUrl: ctx.originalUrl,
+      host: ctx.get('host') || undefined,
+      protocol: ctx.protocol === 'https' ? 'https' : 'http',
+      forwardedProto: ctx.get('x-forwarded-proto') || undefined,
+      forwardedHost: ctx.get('x-forwarded-host') || undefined,
+    });
+  /** Counts, logs (rate-limited, never the signature or a secret) and answers the failure. */
+  const reject = (
+    ctx: Context,
+    reason: SignatureFailureReason,
+    check: { url?: string | undefined; urlsTried?: readonly string[]; message?: string } = { url: signedUrl(ctx) },
+  ): never => {
+    const message = check.message ?? SIGNATURE_FAILURES[reason].message;
+    deps.metrics.signatureFailure(reason);
+    failures.record({
+      reason,
+      url: check.url,
+      ...(check.urlsTried === undefined ? {} : { urlsTried: check.urlsTried }),
+      urlFrom,
+      remoteAddress: ctx.ip,
+      hint: message,
+    });
+    throw new ExporterError(SIGNATURE_FAILURES[reason].kind, message, reason);
+  };
 
+  return async function webhook(ctx: Context): Promise<void> {
     if (!deps.readiness.isReady()) {
       throw new ExporterError('not_ready', `not ready: ${deps.readiness.reasons().join('; ')}`);
     }
     if (basicCredentials.length > 0) {
       const verdict = checkBasicAuth(ctx.get('authorization') || undefined, basicCredentials);
-      if (verdict === 'missing') reject('basic_auth_missing');
-      if (verdict === 'wrong') reject('basic_auth_wrong');
+      if (verdict === 'missing') reject(ctx, 'basic_auth_missing');
+      if (verdict === 'wrong') reject(ctx, 'basic_auth_wrong');
     }
     const signature = ctx.get('x-twilio-signature');
     const signed = !opts.insecureAcceptUnsigned;
-    if (signed && signature === '') reject('missing_signature');
+    if (signed && signature === '') reject(ctx, 'missing_signature');
     assertJsonContentType(ctx);
     const raw = await readRawBody(ctx, opts.maxBodyBytes);
     if (signed) {
-      const url = signedUrl();
-      if (url === undefined) reject('bad_signature', { url, message: NO_URL_MESSAGE });
+      const url = signedUrl(ctx);
+      if (url === undefined) reject(ctx, 'bad_signature', { url, message: NO_URL_MESSAGE });
       else {
         const verdict = verifyTwilioRequest(opts.authTokens, { url, signature, rawBody: raw });
         if (!verdict.ok) {
           const urlsTried = verdict.reason === 'bad_signature' ? signatureUrlVariants(url) : undefined;
-          reject(verdict.reason, { url, ...(urlsTried === undefined ? {} : { urlsTried }) });
+          reject(ctx, verdict.reason, { url, ...(urlsTried === undefined ? {} : { urlsTried }) });
         }
       }
     }
