@@ -119,12 +119,7 @@ export class SpanShipper {
       if (Date.now() - started > timeoutMs) {
         throw new Error(`trace export did not drain within ${timeoutMs} ms (${spans} spans waiting)`);
       }
-      if (this.timer !== undefined) {
-        clearTimeout(this.timer);
-        this.timer = undefined;
-      }
-      this.notify();
-      await (this.running ?? Promise.resolve());
+      await this.attemptNow();
       await new Promise((r) => setTimeout(r, this.attempts === 0 ? 1 : 50));
     }
   }
@@ -157,20 +152,24 @@ export class SpanShipper {
           failure: { code: undefined, message: 'the shipper was stopped' },
         };
       }
-      if (this.timer !== undefined) {
-        clearTimeout(this.timer);
-        this.timer = undefined;
-      }
-      this.notify();
-      await (this.running ?? Promise.resolve());
+      await this.attemptNow();
       // A failed attempt left a backoff timer; it must not start a second attempt before the check
       // above sees the failure (a 1 ms backoff can fire before setImmediate on a loaded machine).
-      if (this.counts.failedAttempts > failuresBefore && this.timer !== undefined) {
-        clearTimeout(this.timer);
-        this.timer = undefined;
-      }
+      if (this.counts.failedAttempts > failuresBefore) this.cancelRetry();
       await new Promise((r) => setImmediate(r));
     }
+  }
+
+  /** Drains now instead of at the pending backoff, and waits for that attempt (flush, drainOrFail). */
+  private async attemptNow(): Promise<void> {
+    this.cancelRetry();
+    this.notify();
+    await (this.running ?? Promise.resolve());
+  }
+
+  private cancelRetry(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   /** Spans exported, dropped and discarded so far, and failed attempts. */
@@ -180,8 +179,7 @@ export class SpanShipper {
 
   stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelRetry();
     return this.running ?? Promise.resolve();
   }
 
